@@ -1,0 +1,443 @@
+"""The Salesforce client: SalesforcePy's API shape on a transport that retries and raises.
+
+``Client`` owns the login flow, the session token and the API version, and builds every REST call
+from them. Calls return ``Result(body, response)`` like SalesforcePy; errors raise the typed family
+in ``errors.py``. A 401 INVALID_SESSION_ID triggers one fresh login and the call continues, which
+is what keeps a long paginated query alive across a session timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from airflow_provider_sfpy.client.auth import (
+    AuthFlow,
+    ClientCredentialsFlow,
+    JwtBearerFlow,
+    PasswordFlow,
+    RefreshTokenFlow,
+    SessionFlow,
+    Token,
+)
+from airflow_provider_sfpy.client.bulk2 import Jobs
+from airflow_provider_sfpy.client.chatter import Chatter
+from airflow_provider_sfpy.client.errors import (
+    SalesforceAuthError,
+    SalesforceConfigError,
+    SalesforceError,
+    SalesforceSessionExpiredError,
+)
+from airflow_provider_sfpy.client.query import QueryStream
+from airflow_provider_sfpy.client.result import Result
+from airflow_provider_sfpy.client.retry import RetryPolicy
+from airflow_provider_sfpy.client.sobjects import SObjects
+from airflow_provider_sfpy.client.transport import (
+    DEFAULT_TIMEOUT,
+    Call,
+    Transport,
+    describe_error_body,
+    response_info,
+)
+from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL, normalize_base_url, resolve_server_link
+from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
+from airflow_provider_sfpy.client.wave import Wave
+
+# Keys of the token response that are secrets and never returned to callers.
+_SECRET_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "signature"})
+
+
+class Client:
+    """A Salesforce REST client.
+
+    Example::
+
+        from airflow_provider_sfpy import client as sfpy
+
+        client = sfpy.client("user@example.com", "password", "consumer-key", "consumer-secret",
+                             login_url="login.salesforce.com")
+        client.login()
+        body, response = client.query("SELECT Id, Name FROM Account LIMIT 10")
+
+    Other flows: ``Client.with_jwt(...)``, ``Client.with_client_credentials(...)``,
+    ``Client.with_refresh_token(...)``, ``Client.from_session(...)``.
+    """
+
+    def __init__(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        login_url: str = DEFAULT_LOGIN_URL,
+        version: str | float | None = None,
+        timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
+        proxies: Mapping[str, str] | None = None,
+        security_token: str | None = None,
+        ca_bundle: str | None = None,
+        auth: AuthFlow | None = None,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.login_url = normalize_base_url(login_url)
+        self.auth: AuthFlow = auth or PasswordFlow(
+            username=username,
+            password=password,
+            client_id=client_id,
+            client_secret=client_secret,
+            security_token=security_token,
+        )
+        self.version: str | None = normalize_version(version) if version is not None else None
+        self.transport = Transport(timeout=timeout, proxies=proxies, ca_bundle=ca_bundle, retry=retry, session=session)
+        self._token: Token | None = None
+        self._login_lock = threading.Lock()
+        self.chatter = Chatter(self)
+        self.wave = Wave(self)
+        self.jobs = Jobs(self)
+
+    # ----------------------------------------------------------------- other login flows
+    @classmethod
+    def from_session(
+        cls, instance_url: str, session_id: str, version: str | float | None = None, **kwargs: Any
+    ) -> Client:
+        """Use an existing session (e.g. from another tool); it cannot be renewed when it expires."""
+        instance = normalize_base_url(instance_url, what="instance_url")
+        return cls(
+            login_url=instance,
+            version=version,
+            auth=SessionFlow(instance_url=instance, access_token=session_id),
+            **kwargs,
+        )
+
+    @classmethod
+    def with_jwt(
+        cls,
+        *,
+        username: str,
+        client_id: str,
+        private_key: str | None = None,
+        private_key_file: str | None = None,
+        login_url: str = DEFAULT_LOGIN_URL,
+        audience: str | None = None,
+        **kwargs: Any,
+    ) -> Client:
+        """OAuth 2.0 JWT bearer flow with the connected app's certificate key (no password involved)."""
+        flow = JwtBearerFlow(
+            username=username,
+            client_id=client_id,
+            private_key=private_key,
+            private_key_file=private_key_file,
+            audience=audience,
+        )
+        return cls(login_url=login_url, auth=flow, **kwargs)
+
+    @classmethod
+    def with_client_credentials(cls, *, client_id: str, client_secret: str, login_url: str, **kwargs: Any) -> Client:
+        """Client credentials flow; ``login_url`` must be the org's My Domain host."""
+        return cls(login_url=login_url, auth=ClientCredentialsFlow(client_id, client_secret), **kwargs)
+
+    @classmethod
+    def with_refresh_token(
+        cls,
+        *,
+        refresh_token: str,
+        client_id: str,
+        client_secret: str | None = None,
+        login_url: str = DEFAULT_LOGIN_URL,
+        **kwargs: Any,
+    ) -> Client:
+        """Refresh token flow: a stored refresh token buys a new session whenever one is needed."""
+        flow = RefreshTokenFlow(refresh_token=refresh_token, client_id=client_id, client_secret=client_secret)
+        return cls(login_url=login_url, auth=flow, **kwargs)
+
+    # ----------------------------------------------------------------- session
+    def __repr__(self) -> str:
+        instance = self._token.instance_url if self._token else None
+        return (
+            f"Client(login_url={self.login_url!r}, flow={self.auth.name!r}, "
+            f"instance_url={instance!r}, version={self.version!r})"
+        )
+
+    @property
+    def is_logged_in(self) -> bool:
+        return self._token is not None
+
+    @property
+    def instance_url(self) -> str:
+        return self._require_token().instance_url
+
+    @property
+    def session_id(self) -> str:
+        """The current access token, for tools that need it (kept out of repr, logs and errors)."""
+        return self._require_token().access_token
+
+    def _require_token(self) -> Token:
+        if self._token is None:
+            self.login()
+        assert self._token is not None
+        return self._token
+
+    def login(self) -> Result:
+        """Log in with the configured flow; returns the token response without its secrets."""
+        with self._login_lock:
+            return self._login_locked()
+
+    def _login_locked(self) -> Result:
+        self.auth.check()
+        if isinstance(self.auth, SessionFlow):
+            self._token = self.auth.token()
+            body: dict[str, Any] = {"instance_url": self._token.instance_url}
+            info = None
+        else:
+            call = Call(
+                "POST",
+                f"{self.login_url}/services/oauth2/token",
+                data=self.auth.token_form(self.login_url),
+                headers={"Accept": "application/json"},
+                idempotent=True,
+            )
+            response = self.transport.send(call, check=False)
+            if response.status_code != 200:
+                message, error, _, _ = describe_error_body(response)
+                raise SalesforceAuthError(
+                    f"{self.auth.name} login at {self.login_url} was refused: {error or 'error'}: {message}",
+                    flow=self.auth.name,
+                    error=error,
+                    status=response.status_code,
+                )
+            payload = response.json()
+            payload["instance_url"] = normalize_base_url(
+                str(payload.get("instance_url", "")), what="instance_url returned by the token endpoint"
+            )
+            self._token = Token.from_response(payload)
+            body = {k: v for k, v in payload.items() if k not in _SECRET_TOKEN_KEYS}
+            info = response_info(call, response)
+        if self.version is None:
+            self.version = pick_highest_version(self._versions_body())
+        if info is None:
+            return self.versions()
+        return Result(body, info)
+
+    def _versions_body(self) -> list[dict[str, Any]]:
+        body, _ = self.versions()
+        if not isinstance(body, list):
+            raise SalesforceError("GET /services/data/ did not return a list of API versions")
+        return body
+
+    def versions(self) -> Result:
+        """``GET /services/data/``: the API versions this instance serves."""
+        return self.request("GET", "/services/data/")
+
+    def logout(self) -> Result:
+        """Revoke the access token (``POST /services/oauth2/revoke``) and forget it."""
+        token = self._require_token()
+        call = Call("POST", f"{token.instance_url}/services/oauth2/revoke", data={"token": token.access_token})
+        response = self.transport.send(call)
+        self._token = None
+        return Result(None, response_info(call, response))
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- raw requests
+    def data_path(self, suffix: str) -> str:
+        """``/services/data/vXX.X/<suffix>`` for the negotiated version."""
+        if self.version is None:
+            self._require_token()
+        return f"/services/data/v{self.version}/{suffix.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        idempotent: bool | None = None,
+        is_query: bool = False,
+        raw: bool = False,
+    ) -> Result:
+        """Send ``method path`` on the instance (a path, or a same-host link the server gave us).
+
+        The body is decoded by content type: JSON to Python, CSV/text to ``str``, anything else to
+        ``bytes``; 204 gives ``None``. With ``stream=True`` the body is an iterator of byte chunks
+        and the caller must consume it. With ``raw=True`` the body is the ``requests.Response``.
+        """
+        token = self._require_token()
+        url = resolve_server_link(token.instance_url, path)
+        call = Call(
+            method.upper(),
+            url,
+            params=params,
+            json_body=json,
+            data=data,
+            files=files,
+            headers=headers,
+            stream=stream,
+            idempotent=idempotent,
+            is_query=is_query,
+        )
+        try:
+            response = self.transport.send(call, token=token.access_token)
+        except SalesforceSessionExpiredError:
+            if not self.auth.can_relogin:
+                raise
+            self._relogin(token)
+            renewed = self._require_token()
+            call = Call(
+                call.method,
+                resolve_server_link(renewed.instance_url, path),
+                params=params,
+                json_body=json,
+                data=data,
+                files=files,
+                headers=headers,
+                stream=stream,
+                idempotent=idempotent,
+                is_query=is_query,
+            )
+            response = self.transport.send(call, token=renewed.access_token)
+        info = response_info(call, response)
+        if raw:
+            return Result(response, info)
+        if stream:
+            return Result(response.iter_content(chunk_size=1 << 16), info)
+        return Result(_decode(response), info)
+
+    def _relogin(self, expired: Token) -> None:
+        """Log in again unless another thread already did since ``expired`` was issued."""
+        with self._login_lock:
+            if self._token is expired or self._token is None:
+                self._login_locked()
+
+    # ----------------------------------------------------------------- queries
+    def query(self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None) -> Result:
+        """One page of a SOQL query (``queryAll`` with ``include_deleted``)."""
+        resource = "queryAll" if include_deleted else "query"
+        return self.request(
+            "GET",
+            self.data_path(resource),
+            params={"q": soql},
+            headers=_batch_header(batch_size),
+            is_query=True,
+        )
+
+    def query_all(self, soql: str, *, batch_size: int | None = None) -> Result:
+        """First page of a query that also returns deleted and archived records."""
+        return self.query(soql, include_deleted=True, batch_size=batch_size)
+
+    def query_next(self, next_records_url: str, *, batch_size: int | None = None) -> Result:
+        """The page behind a ``nextRecordsUrl`` (followed only on the instance host)."""
+        return self.request("GET", next_records_url, headers=_batch_header(batch_size), is_query=True)
+
+    def query_more(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None, stream: bool = False
+    ) -> Result:
+        """Every page of a query, as SalesforcePy: ``body`` is the list of page bodies.
+
+        With ``stream=True`` the body is a ``QueryStream`` that fetches page by page and holds one
+        page at a time; iterate ``.pages()`` or ``.records()``. Pages are fetched in a loop, never
+        by recursion, so a million-row query is no deeper than a ten-row one.
+        """
+        first = self.query(soql, include_deleted=include_deleted, batch_size=batch_size)
+        query_stream = QueryStream(self, first.body, batch_size=batch_size)
+        if stream:
+            return Result(query_stream, first.response)
+        pages = list(query_stream.pages())
+        return Result(pages, query_stream.last_response or first.response)
+
+    def query_records(
+        self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a query, one page in memory at a time."""
+        stream: QueryStream = self.query_more(
+            soql, include_deleted=include_deleted, batch_size=batch_size, stream=True
+        ).body
+        return stream.records()
+
+    def search(self, sosl: str) -> Result:
+        """SOSL search (``GET /search?q=``)."""
+        return self.request("GET", self.data_path("search"), params={"q": sosl}, is_query=True)
+
+    def limits(self) -> Result:
+        """The org's limits (``GET /limits``): ``{"DailyApiRequests": {"Max", "Remaining"}, ...}``."""
+        return self.request("GET", self.data_path("limits"))
+
+    # ----------------------------------------------------------------- sObjects and friends
+    def sobjects(
+        self,
+        object_type: str | None = None,
+        id: str | None = None,
+        external_id: str | None = None,
+        binary_field: str | None = None,
+    ) -> SObjects:
+        """Record-level calls: ``client.sobjects(object_type="Account", id=...).update({...})``."""
+        return SObjects(self, object_type=object_type, record_id=id, external_id=external_id, binary_field=binary_field)
+
+    def execute_anonymous(self, apex_body: str) -> Result:
+        """Run anonymous Apex (``GET /tooling/executeAnonymous/``); compile/run status in the body."""
+        return self.request("GET", self.data_path("tooling/executeAnonymous/"), params={"anonymousBody": apex_body})
+
+    def approvals(self, request_body: Mapping[str, Any] | None = None) -> Result:
+        """List approval processes (no body) or submit/approve/reject (``{"requests": [...]}``)."""
+        if request_body is None:
+            return self.request("GET", self.data_path("process/approvals/"))
+        return self.request("POST", self.data_path("process/approvals/"), json=request_body)
+
+    def apexrest(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Result:
+        """Call an Apex REST endpoint (``/services/apexrest/<path>``)."""
+        safe_path = "/".join(quote(part, safe="") for part in path.strip("/").split("/"))
+        return self.request(method, f"/services/apexrest/{safe_path}", params=params, json=body)
+
+
+def _batch_header(batch_size: int | None) -> dict[str, str] | None:
+    if batch_size is None:
+        return None
+    if not 200 <= batch_size <= 2000:
+        raise SalesforceConfigError(f"batch_size must be between 200 and 2000 (Salesforce's range), got {batch_size}")
+    return {"Sforce-Query-Options": f"batchSize={batch_size}"}
+
+
+def _decode(response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    content_type = response.headers.get("Content-Type", "")
+    if "json" in content_type:
+        return response.json()
+    if content_type.startswith("text/"):
+        response.encoding = response.encoding or "utf-8"
+        return response.text
+    return response.content
+
+
+def client(
+    username: str | None = None,
+    password: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    **kwargs: Any,
+) -> Client:
+    """SalesforcePy's entry point: ``client(username, password, client_id, client_secret, login_url=...)``."""
+    return Client(username, password, client_id, client_secret, **kwargs)

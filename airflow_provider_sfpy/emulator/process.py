@@ -1,0 +1,74 @@
+"""Run ``sfpy-emulator`` as a separate process, for the demo, benchmarks and users' scripts.
+
+A child process (rather than a thread) keeps the emulator's CPU off the measured process and
+mirrors how users run it beside Airflow. The CLI prints one ready line with its URL; we wait for it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+_READY = re.compile(r"sfpy-emulator ready on (\S+)")
+
+
+class EmulatorProcess:
+    """``with EmulatorProcess(["--generate", "Account=1000"]) as emu: emu.base_url``."""
+
+    def __init__(self, args: Sequence[str] = (), *, host: str = "127.0.0.1", start_timeout: float = 60.0) -> None:
+        self.args = list(args)
+        self.host = host
+        self.start_timeout = start_timeout
+        self.base_url = ""
+        self._proc: subprocess.Popen[str] | None = None
+        self._output: list[str] = []
+
+    def start(self) -> EmulatorProcess:
+        cmd = [sys.executable, "-m", "airflow_provider_sfpy.emulator", "--host", self.host, "--port", "0", *self.args]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        found = threading.Event()
+        threading.Thread(target=self._read_output, args=(found,), daemon=True).start()
+        deadline = time.monotonic() + self.start_timeout
+        while not found.wait(0.05):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                output = "".join(self._output[-30:])
+                raise RuntimeError(f"sfpy-emulator did not become ready; its output:\n{output}")
+        return self
+
+    def _read_output(self, found: threading.Event) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._output.append(line)
+            if len(self._output) > 200:
+                del self._output[:100]
+            match = _READY.search(line)
+            if match and not found.is_set():
+                self.base_url = match.group(1)
+                found.set()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,107 @@
+"""``/query`` and ``/queryAll``: SOQL through ``compile_soql``, paged like Salesforce.
+
+The first request runs the query; when the result is larger than the batch size the store keeps a
+cursor and the response carries ``nextRecordsUrl`` (``/services/data/v62.0/query/01g...-2000``: the
+locator and the number of rows already delivered). Because the position is in the URL, re-fetching a
+page after a network error returns the same page, which is what retrying clients rely on.
+
+Pages are the hot path of benchmarks: one SQL statement per page, ``to_record`` per row and the
+stdlib JSON encoder with compact separators — nothing else per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from airflow_provider_sfpy.emulator.errors import ApiError
+from airflow_provider_sfpy.emulator.responses import json_response
+from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
+from airflow_provider_sfpy.emulator.soql import CompiledQuery, SoqlError, compile_soql
+from airflow_provider_sfpy.emulator.store import QueryPage
+
+DEFAULT_BATCH_SIZE = 2000
+MIN_BATCH_SIZE = 200
+MAX_BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class _CursorContext:
+    """What a cursor must remember to render its later pages."""
+
+    compiled: CompiledQuery
+    resource: str  # "query" or "queryAll"
+
+
+def batch_size(request: Request) -> int | None:
+    """``Sforce-Query-Options: batchSize=N`` clamped to 200..2000, or ``None`` when absent/invalid."""
+    for option in request.headers.get("sforce-query-options", "").split(","):
+        name, _, value = option.strip().partition("=")
+        if name.strip().lower() == "batchsize":
+            try:
+                return min(MAX_BATCH_SIZE, max(MIN_BATCH_SIZE, int(value.strip())))
+            except ValueError:
+                return None
+    return None
+
+
+def _page_response(ctx: ApiContext, page: QueryPage) -> Response:
+    context: _CursorContext = page.context
+    to_record, version = context.compiled.to_record, ctx.version
+    body: dict[str, object] = {"totalSize": page.total_size, "done": page.done}
+    if not page.done:
+        body["nextRecordsUrl"] = ctx.data_url(f"/{context.resource}/{page.cursor_id}-{page.next_offset}")
+    body["records"] = [to_record(row, version) for row in page.rows]
+    return json_response(body)
+
+
+async def _run(request: Request, ctx: ApiContext, resource: str) -> Response:
+    soql = request.query_params.get("q")
+    if not soql or not soql.strip():
+        raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    try:
+        compiled = compile_soql(soql, include_deleted=resource == "queryAll", current_user_id=ctx.user_id)
+    except SoqlError as exc:
+        raise ApiError(400, exc.error_code, exc.message) from None
+    store = ctx.state.store
+    if compiled.count_only:
+        count = store.scalar(compiled.sql, compiled.params) or 0
+        return json_response({"totalSize": int(count), "done": True, "records": []})
+    size = batch_size(request) or DEFAULT_BATCH_SIZE
+    page = store.open_query(compiled.sql, compiled.params, size, _CursorContext(compiled, resource))
+    return _page_response(ctx, page)
+
+
+async def _next_page(request: Request, ctx: ApiContext) -> Response:
+    cursor_id, _, offset = request.path_params["locator"].rpartition("-")
+    if not cursor_id or not offset.isdigit():
+        raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    page = ctx.state.store.query_page(cursor_id, int(offset), batch_size(request))
+    return _page_response(ctx, page)
+
+
+@api_endpoint
+async def query(request: Request, ctx: ApiContext) -> Response:
+    return await _run(request, ctx, "query")
+
+
+@api_endpoint
+async def query_all(request: Request, ctx: ApiContext) -> Response:
+    return await _run(request, ctx, "queryAll")
+
+
+@api_endpoint
+async def next_page(request: Request, ctx: ApiContext) -> Response:
+    return await _next_page(request, ctx)
+
+
+def get_routes() -> list[BaseRoute]:
+    return [
+        *routes(VERSION_PREFIX + "/query", query, ["GET"]),
+        *routes(VERSION_PREFIX + "/queryAll", query_all, ["GET"]),
+        *routes(VERSION_PREFIX + "/query/{locator}", next_page, ["GET"]),
+        *routes(VERSION_PREFIX + "/queryAll/{locator}", next_page, ["GET"]),
+    ]

@@ -1,0 +1,604 @@
+"""The emulated org's data: one SQLite database, one table per sObject (see ``schema.py`` conventions).
+
+All SQL of the emulator lives here: DDL, validated DML (create/update/soft delete/upsert) raising the
+REST API's errors, fast bulk loading for seeds and synthetic data, and query cursors.
+
+Concurrency: a single connection (``check_same_thread=False``) guarded by one re-entrant lock, so the
+async routes, the uvicorn thread and a test thread poking the store directly never interleave.
+
+Query cursors: a query whose result is larger than one batch is materialised once into a
+``TEMP`` table and then paged by ``rowid`` — one indexed range read per page whatever the size,
+and SQLite spills the table to a temp file instead of holding a million rows in Python memory.
+Like Salesforce's query locators, cursors expire after 15 minutes without use; a fully read cursor
+is kept for a short grace period so a client retrying its last page after a dropped connection
+still gets it, then dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_sfpy.emulator import ids
+from airflow_provider_sfpy.emulator.computed import apply_computed
+from airflow_provider_sfpy.emulator.defaults import QUERY_CURSOR_TIMEOUT_SECONDS
+from airflow_provider_sfpy.emulator.errors import ApiError, not_found
+from airflow_provider_sfpy.emulator.schema import SCHEMA, FieldDef, SObjectDef, sobject_for_key_prefix
+from airflow_provider_sfpy.emulator.values import BodyLocator, now_string, to_storage
+
+DB_FILENAME = "emulator.sqlite3"
+#: Counters start here so emulator Ids have the mixed case of real ones (``0015g00LsQ2...``).
+FIRST_COUNTER = ids.decode_base62("0LsQ20000")
+ORG_ID = ids.make_id("00D", ids.decode_base62("00SfPy000"))
+CONTENT_DOCUMENT_PREFIX = "069"
+QUERY_LOCATOR_PREFIX = "01g"
+#: How long a fully read cursor survives, so that a retried last page is still answered.
+FINISHED_CURSOR_GRACE_SECONDS = 60.0
+MAX_OPEN_CURSORS = 50
+INSERT_CHUNK = 5000
+#: Lookups to User that every object has; not worth an index each.
+_SYSTEM_REFS = frozenset({"CreatedBy", "LastModifiedBy", "Owner"})
+
+_UPDATE_WARNING = (
+    "Unable to create/update fields: {fields}. Please check the security settings of this field and "
+    "verify that it is read/write for your profile or permission set."
+)
+#: Deleting a parent deletes these children too (Account -> its Contacts, Opportunities, Attachments).
+_CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
+    "Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"), ("Attachment", "ParentId")),
+    "Contact": (("Attachment", "ParentId"),),
+    "Opportunity": (("Attachment", "ParentId"),),
+}
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class MultipleMatches(Exception):
+    """An external id matched more than one record (the REST API answers 300 with their URLs)."""
+
+    def __init__(self, record_ids: list[str]) -> None:
+        super().__init__(f"{len(record_ids)} records match")
+        self.record_ids = record_ids
+
+
+@dataclass
+class QueryPage:
+    """One page of query rows, the total row count and where the next page starts (if any)."""
+
+    total_size: int
+    rows: list[tuple[Any, ...]]
+    cursor_id: str | None
+    next_offset: int
+    context: Any = None
+
+    @property
+    def done(self) -> bool:
+        return self.cursor_id is None
+
+
+@dataclass
+class _Cursor:
+    cursor_id: str
+    table: str
+    total_size: int
+    batch_size: int
+    context: Any
+    last_used: float
+    finished_at: float | None = None
+
+
+@dataclass
+class Blob:
+    data: bytes
+    content_type: str | None
+    filename: str | None
+
+
+@dataclass
+class _Counters:
+    next_by_prefix: dict[str, int] = field(default_factory=dict)
+
+
+class Store:
+    """SQLite-backed records of the emulated org. ``path=None`` keeps everything in memory."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        cursor_timeout: float = QUERY_CURSOR_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.org_id = ORG_ID
+        self._clock = clock
+        self._cursor_timeout = cursor_timeout
+        self._cursors: dict[str, _Cursor] = {}
+        self._counters = _Counters()
+        self._conn = sqlite3.connect(
+            str(path) if path is not None else ":memory:", check_same_thread=False, isolation_level=None
+        )
+        if path is not None:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._create_tables()
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None, **kwargs: Any) -> Store:
+        """An in-memory store, or one persisted in ``data_dir`` (created if needed)."""
+        if data_dir is None:
+            return cls(None, **kwargs)
+        directory = Path(data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(directory / DB_FILENAME, **kwargs)
+
+    def close(self) -> None:
+        with self.lock:
+            self._conn.close()
+
+    # ----------------------------------------------------------------------------------- schema
+
+    def _create_tables(self) -> None:
+        with self.lock, self._transaction():
+            for obj in SCHEMA.values():
+                columns = []
+                for f in obj.fields:
+                    spec = f"{quote(f.name)} {f.sqlite_type}"
+                    if f.name == "Id":
+                        spec += " NOT NULL PRIMARY KEY"
+                    elif f.name == "IsDeleted":
+                        spec += " NOT NULL DEFAULT 0"
+                    columns.append(spec)
+                self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(obj.name)} ({', '.join(columns)})")
+                for f in obj.fields:
+                    if f.external_id or f.unique or (f.type == "reference" and f.relationship_name not in _SYSTEM_REFS):
+                        self._conn.execute(
+                            f"CREATE INDEX IF NOT EXISTS {quote(f'{obj.name}_{f.name}')} "
+                            f"ON {quote(obj.name)} ({quote(f.name)})"
+                        )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # ----------------------------------------------------------------------------------- ids
+
+    def new_ids(self, obj: SObjectDef | str, count: int) -> list[str]:
+        """Reserve ``count`` fresh 18-character Ids for ``obj`` (or for a bare key prefix)."""
+        prefix = obj if isinstance(obj, str) else obj.key_prefix
+        with self.lock:
+            start = self._counters.next_by_prefix.get(prefix)
+            if start is None:
+                start = self._first_free_counter(prefix)
+            self._counters.next_by_prefix[prefix] = start + count
+        return ids.make_ids(prefix, start, count)
+
+    def _first_free_counter(self, prefix: str) -> int:
+        if prefix == CONTENT_DOCUMENT_PREFIX:
+            table, column = "ContentVersion", "ContentDocumentId"
+        else:
+            owner = sobject_for_key_prefix(prefix)
+            if owner is None:
+                return FIRST_COUNTER
+            table, column = owner.name, "Id"
+        (highest,) = self._conn.execute(f"SELECT max({quote(column)}) FROM {quote(table)}").fetchone()
+        return ids.counter_of(highest) + 1 if highest else FIRST_COUNTER
+
+    # ----------------------------------------------------------------------------------- reads
+
+    def resolve_id(self, obj: SObjectDef, record_id: str, *, include_deleted: bool = False) -> str:
+        """The canonical Id of a record of ``obj``, or the REST API's 404 for it."""
+        normalized = ids.normalize(record_id)
+        if normalized is None or normalized[:3] != obj.key_prefix:
+            raise not_found(f"Provided external ID field does not exist or is not accessible: {record_id}")
+        with self.lock:
+            found = self._conn.execute(
+                f"SELECT IsDeleted FROM {quote(obj.name)} WHERE Id = ?", (normalized,)
+            ).fetchone()
+        if found is None:
+            raise not_found()
+        if found[0] and not include_deleted:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return normalized
+
+    def get(self, obj: SObjectDef, record_id: str, fields: Sequence[FieldDef] | None = None) -> dict[str, Any]:
+        """A live record's stored values (blob fields only say whether there is a body: 1 or None)."""
+        canonical = self.resolve_id(obj, record_id)
+        wanted = list(fields) if fields is not None else list(obj.fields)
+        if not any(f.name == "Id" for f in wanted):
+            wanted.append(obj.field("Id"))  # type: ignore[arg-type]
+        select = ", ".join(
+            f"CASE WHEN {quote(f.name)} IS NULL THEN NULL ELSE 1 END" if f.type == "base64" else quote(f.name)
+            for f in wanted
+        )
+        with self.lock:
+            row = self._conn.execute(f"SELECT {select} FROM {quote(obj.name)} WHERE Id = ?", (canonical,)).fetchone()
+        return dict(zip((f.name for f in wanted), row, strict=True))
+
+    def get_blob(self, obj: SObjectDef, record_id: str, blob_field: FieldDef) -> Blob | None:
+        canonical = self.resolve_id(obj, record_id)
+        extras = [name for name in ("ContentType", "Name", "PathOnClient") if obj.field(name)]
+        select = ", ".join(quote(c) for c in [blob_field.name, *extras])
+        with self.lock:
+            row = self._conn.execute(f"SELECT {select} FROM {quote(obj.name)} WHERE Id = ?", (canonical,)).fetchone()
+        if row[0] is None:
+            return None
+        meta = dict(zip(extras, row[1:], strict=True))
+        return Blob(bytes(row[0]), meta.get("ContentType"), meta.get("Name") or meta.get("PathOnClient"))
+
+    def find_by_external_id(self, obj: SObjectDef, ext_field: FieldDef, value: str) -> list[str]:
+        """Ids of the live records whose external id field equals ``value``."""
+        if ext_field.name == "Id":
+            normalized = ids.normalize(value)
+            if normalized is None:
+                return []
+            value = normalized
+        with self.lock:
+            rows = self._conn.execute(
+                f"SELECT Id FROM {quote(obj.name)} WHERE {quote(ext_field.name)} = ? AND IsDeleted = 0 ORDER BY rowid",
+                (value,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def user_by_username(self, username: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT Id, Username, Name, FirstName, LastName, Email, IsActive FROM User "
+                "WHERE Username = ? COLLATE NOCASE AND IsDeleted = 0",
+                (username,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("Id", "Username", "Name", "FirstName", "LastName", "Email", "IsActive")
+        return dict(zip(keys, row, strict=True))
+
+    def user_by_id(self, user_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self._conn.execute("SELECT Username FROM User WHERE Id = ?", (user_id,)).fetchone()
+        return self.user_by_username(row[0]) if row else None
+
+    def live_ids(self, object_name: str) -> list[str]:
+        """Ids of every live record of an object, in insertion order."""
+        with self.lock:
+            rows = self._conn.execute(f"SELECT Id FROM {quote(object_name)} WHERE IsDeleted = 0 ORDER BY rowid")
+            return [r[0] for r in rows]
+
+    def count(self, object_name: str, *, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else " WHERE IsDeleted = 0"
+        with self.lock:
+            return int(self._conn.execute(f"SELECT count(*) FROM {quote(object_name)}{where}").fetchone()[0])
+
+    # ----------------------------------------------------------------------------------- writes
+
+    def create(
+        self,
+        obj: SObjectDef,
+        values: Mapping[str, object],
+        user_id: str,
+        *,
+        raw_body: str | None = None,
+        blobs: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """Validate and insert one record as the REST API does; returns its Id.
+
+        ``blobs`` are binary field values that arrived as multipart parts rather than base64 JSON.
+        """
+        with self.lock:
+            row = self._validated(obj, values, user_id, existing=None, locator=BodyLocator(raw_body), blobs=blobs)
+            record_id = self.new_ids(obj, 1)[0]
+            self._stamp_new(obj, row, record_id, user_id, now_string())
+            columns = list(row)
+            self._conn.execute(
+                f"INSERT INTO {quote(obj.name)} ({', '.join(map(quote, columns))}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
+                [row[c] for c in columns],
+            )
+        return record_id
+
+    def update(
+        self,
+        obj: SObjectDef,
+        record_id: str,
+        values: Mapping[str, object],
+        user_id: str,
+        *,
+        raw_body: str | None = None,
+    ) -> str:
+        """Validate and apply a partial update; returns the canonical Id."""
+        with self.lock:
+            canonical = self.resolve_id(obj, record_id)
+            existing = self._row(obj, canonical)
+            changes = self._validated(obj, values, user_id, existing=existing, locator=BodyLocator(raw_body))
+            now = now_string()
+            changes.update(LastModifiedDate=now, SystemModstamp=now, LastModifiedById=user_id)
+            assignments = ", ".join(f"{quote(c)} = ?" for c in changes)
+            self._conn.execute(
+                f"UPDATE {quote(obj.name)} SET {assignments} WHERE Id = ?", [*changes.values(), canonical]
+            )
+        return canonical
+
+    def delete(self, obj: SObjectDef, record_id: str, user_id: str) -> str:
+        """Soft-delete a record (and the children Salesforce deletes with it); returns its Id."""
+        with self.lock, self._transaction():
+            canonical = self.resolve_id(obj, record_id)
+            self._soft_delete(obj.name, "Id", canonical, user_id, now_string())
+        return canonical
+
+    def upsert(
+        self,
+        obj: SObjectDef,
+        ext_field: FieldDef,
+        value: str,
+        values: Mapping[str, object],
+        user_id: str,
+        *,
+        update_only: bool = False,
+        raw_body: str | None = None,
+    ) -> tuple[str, bool]:
+        """Create or update by external id; returns ``(id, created)``. Raises ``MultipleMatches``."""
+        with self.lock:
+            matches = self.find_by_external_id(obj, ext_field, value)
+            if len(matches) > 1:
+                raise MultipleMatches(matches)
+            if matches:
+                return self.update(obj, matches[0], values, user_id, raw_body=raw_body), False
+            if update_only:
+                raise not_found()
+            body = {k: v for k, v in values.items() if k.lower() != ext_field.name.lower()}
+            if ext_field.name != "Id":
+                body[ext_field.name] = value
+            return self.create(obj, body, user_id, raw_body=raw_body), True
+
+    def insert_records(
+        self,
+        obj: SObjectDef,
+        records: Sequence[Mapping[str, object]],
+        user_id: str,
+        *,
+        record_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Insert trusted records without validation (seeding): system fields, defaults and computed
+        fields are filled in exactly as for a validated create. Returns the new Ids."""
+        with self.lock:
+            new_ids = list(record_ids) if record_ids is not None else self.new_ids(obj, len(records))
+            now = now_string()
+            rows = []
+            for record_id, record in zip(new_ids, records, strict=True):
+                row = dict(record)
+                self._apply_defaults(obj, row, user_id)
+                apply_computed(obj.name, row)
+                self._stamp_new(obj, row, record_id, user_id, now)
+                rows.append(row)
+            columns = sorted({c for row in rows for c in row})
+            self.insert_rows(obj, columns, ([row.get(c) for c in columns] for row in rows))
+        return new_ids
+
+    def insert_rows(self, obj: SObjectDef, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+        """The fast path for synthetic data: ``executemany`` in chunks inside one transaction.
+
+        Rows must already hold every value (Id and system fields included); nothing is checked.
+        """
+        sql = (
+            f"INSERT INTO {quote(obj.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        inserted = 0
+        with self.lock, self._transaction():
+            chunk: list[Sequence[object]] = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= INSERT_CHUNK:
+                    self._conn.executemany(sql, chunk)
+                    inserted += len(chunk)
+                    chunk = []
+            if chunk:
+                self._conn.executemany(sql, chunk)
+                inserted += len(chunk)
+        return inserted
+
+    # ----------------------------------------------------------------------------------- validation
+
+    def _validated(
+        self,
+        obj: SObjectDef,
+        values: Mapping[str, object],
+        user_id: str,
+        *,
+        existing: Mapping[str, Any] | None,
+        locator: BodyLocator,
+        blobs: Mapping[str, bytes] | None = None,
+    ) -> dict[str, Any]:
+        creating = existing is None
+        changes: dict[str, Any] = dict(blobs or {})
+        read_only: list[str] = []
+        for key, raw in values.items():
+            if key == "attributes":
+                continue
+            f = obj.field(key)
+            if f is None:
+                raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
+            changes[f.name] = to_storage(obj, f, raw, locator)
+            if not (f.createable if creating else f.updateable):
+                read_only.append(f.name)
+        if read_only:
+            raise ApiError(
+                400, "INVALID_FIELD_FOR_INSERT_UPDATE", _UPDATE_WARNING.format(fields=", ".join(read_only)), read_only
+            )
+        if creating:
+            self._apply_defaults(obj, changes, user_id)
+            missing = [f.name for f in obj.fields if f.required_on_create and changes.get(f.name) is None]
+        else:
+            missing = [
+                name
+                for name, value in changes.items()
+                if value is None and not obj.field(name).nillable  # type: ignore[union-attr]
+            ]
+        if missing:
+            raise ApiError(
+                400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+        self._check_references(obj, changes)
+        self._check_unique(obj, changes, existing["Id"] if existing else None)
+        apply_computed(obj.name, changes, existing)
+        return changes
+
+    def _check_references(self, obj: SObjectDef, changes: Mapping[str, Any]) -> None:
+        for name, value in changes.items():
+            f = obj.field(name)
+            if f is None or f.type != "reference" or value is None:
+                continue
+            target = sobject_for_key_prefix(value)
+            assert target is not None  # to_storage checked the prefix
+            found = self._conn.execute(f"SELECT IsDeleted FROM {quote(target.name)} WHERE Id = ?", (value,)).fetchone()
+            if found is None:
+                raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
+            if found[0]:
+                raise ApiError(400, "ENTITY_IS_DELETED", "entity is deleted", [name])
+
+    def _check_unique(self, obj: SObjectDef, changes: Mapping[str, Any], own_id: str | None) -> None:
+        for name, value in changes.items():
+            f = obj.field(name)
+            if f is None or not f.unique or value is None:
+                continue
+            clash = self._conn.execute(
+                f"SELECT Id FROM {quote(obj.name)} WHERE {quote(name)} = ? AND IsDeleted = 0 AND Id IS NOT ? LIMIT 1",
+                (value, own_id),
+            ).fetchone()
+            if clash is not None:
+                raise ApiError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {name} duplicates value on record with id: {clash[0]}",
+                    [],
+                )
+
+    def _apply_defaults(self, obj: SObjectDef, row: dict[str, Any], user_id: str) -> None:
+        for f in obj.fields:
+            if f.name in row or not f.createable:
+                if f.type == "boolean" and row.get(f.name) is None:
+                    row[f.name] = int(bool(f.default))
+                continue
+            if f.default == "__current_user__":
+                row[f.name] = user_id
+            elif f.default is not None:
+                row[f.name] = int(bool(f.default)) if f.type == "boolean" else f.default
+            elif f.type == "boolean":
+                row[f.name] = 0
+
+    def _stamp_new(self, obj: SObjectDef, row: dict[str, Any], record_id: str, user_id: str, now: str) -> None:
+        row.update(
+            Id=record_id,
+            IsDeleted=0,
+            CreatedDate=now,
+            LastModifiedDate=now,
+            SystemModstamp=now,
+            CreatedById=user_id,
+            LastModifiedById=user_id,
+        )
+        if obj.name == "ContentVersion" and not row.get("ContentDocumentId"):
+            row["ContentDocumentId"] = self.new_ids(CONTENT_DOCUMENT_PREFIX, 1)[0]
+
+    def _row(self, obj: SObjectDef, canonical: str) -> dict[str, Any]:
+        names = [f.name for f in obj.fields if f.type != "base64"]
+        row = self._conn.execute(
+            f"SELECT {', '.join(map(quote, names))} FROM {quote(obj.name)} WHERE Id = ?", (canonical,)
+        ).fetchone()
+        return dict(zip(names, row, strict=True))
+
+    def _soft_delete(self, object_name: str, column: str, value: str, user_id: str, now: str) -> None:
+        deleted = [
+            r[0]
+            for r in self._conn.execute(
+                f"SELECT Id FROM {quote(object_name)} WHERE {quote(column)} = ? AND IsDeleted = 0", (value,)
+            )
+        ]
+        if not deleted:
+            return
+        self._conn.execute(
+            f"UPDATE {quote(object_name)} SET IsDeleted = 1, LastModifiedDate = ?, SystemModstamp = ?, "
+            f"LastModifiedById = ? WHERE {quote(column)} = ? AND IsDeleted = 0",
+            (now, now, user_id, value),
+        )
+        for record_id in deleted:
+            for child, child_column in _CASCADE.get(object_name, ()):
+                self._soft_delete(child, child_column, record_id, user_id, now)
+
+    # ----------------------------------------------------------------------------------- queries
+
+    def scalar(self, sql: str, params: Sequence[object] = ()) -> Any:
+        with self.lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def open_query(self, sql: str, params: Sequence[object], batch_size: int, context: Any = None) -> QueryPage:
+        """Run a compiled query and return its first page; larger results get a cursor for the rest."""
+        with self.lock:
+            self._expire_cursors()
+            cursor = self._conn.execute(sql, params)
+            try:
+                first = cursor.fetchmany(batch_size + 1)
+            finally:
+                cursor.close()
+            if len(first) <= batch_size:
+                return QueryPage(len(first), first, None, len(first), context)
+            cursor_id = self.new_ids(QUERY_LOCATOR_PREFIX, 1)[0]
+            table = f"cursor_{cursor_id}"
+            self._conn.execute(f"CREATE TEMP TABLE {quote(table)} AS {sql}", params)
+            total = int(self._conn.execute(f"SELECT max(rowid) FROM temp.{quote(table)}").fetchone()[0] or 0)
+            self._cursors[cursor_id] = _Cursor(cursor_id, table, total, batch_size, context, self._clock())
+            self._evict_cursors()
+            return self._page(self._cursors[cursor_id], 0, batch_size)
+
+    def query_page(self, cursor_id: str, offset: int, batch_size: int | None = None) -> QueryPage:
+        """The page starting after ``offset`` rows of an open cursor (re-reading a page is allowed)."""
+        with self.lock:
+            self._expire_cursors()
+            cursor = self._cursors.get(cursor_id)
+            if cursor is None or offset < 0 or offset > cursor.total_size:
+                raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            cursor.last_used = self._clock()
+            return self._page(cursor, offset, batch_size or cursor.batch_size)
+
+    def _page(self, cursor: _Cursor, offset: int, batch_size: int) -> QueryPage:
+        rows = self._conn.execute(
+            f"SELECT * FROM temp.{quote(cursor.table)} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+            (offset, offset + batch_size),
+        ).fetchall()
+        next_offset = offset + len(rows)
+        if next_offset >= cursor.total_size:
+            cursor.finished_at = cursor.finished_at or self._clock()
+            return QueryPage(cursor.total_size, rows, None, next_offset, cursor.context)
+        return QueryPage(cursor.total_size, rows, cursor.cursor_id, next_offset, cursor.context)
+
+    def open_cursor_count(self) -> int:
+        with self.lock:
+            return len(self._cursors)
+
+    def _expire_cursors(self) -> None:
+        now = self._clock()
+        for cursor in list(self._cursors.values()):
+            idle = now - cursor.last_used > self._cursor_timeout
+            finished = cursor.finished_at is not None and now - cursor.finished_at > FINISHED_CURSOR_GRACE_SECONDS
+            if idle or finished:
+                self._drop_cursor(cursor)
+
+    def _evict_cursors(self) -> None:
+        while len(self._cursors) > MAX_OPEN_CURSORS:
+            self._drop_cursor(min(self._cursors.values(), key=lambda c: c.last_used))
+
+    def _drop_cursor(self, cursor: _Cursor) -> None:
+        self._cursors.pop(cursor.cursor_id, None)
+        self._conn.execute(f"DROP TABLE IF EXISTS temp.{quote(cursor.table)}")

@@ -1,0 +1,246 @@
+"""Run the emulator inside a test process: ``with start_emulator() as sf: ...``.
+
+For this project's tests, ``make demo`` and users' own DAG test suites. The emulator runs in uvicorn
+on a background thread, on a free port bound up front, and is a real HTTP(S) server: clients under
+test talk to it exactly as to Salesforce. ``RunningEmulator`` carries the URLs and credentials (plus
+a JWT signing key the emulator trusts, and a CA bundle in TLS mode) and wraps the admin API used to
+inject faults and read the request log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from airflow_provider_sfpy.emulator.app import create_app
+from airflow_provider_sfpy.emulator.certs import jwt_key_pair, tls_key_pair
+from airflow_provider_sfpy.emulator.config import EmulatorConfig
+from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX
+from airflow_provider_sfpy.emulator.server import bind_socket, make_server, server_url, wait_started
+from airflow_provider_sfpy.emulator.state import EmulatorState
+from airflow_provider_sfpy.emulator.store import Store
+
+__all__ = ["AdminClient", "RunningEmulator", "start_emulator"]
+
+ADMIN_TIMEOUT = 30.0
+
+
+class AdminClient:
+    """The emulator's admin API (``/__emulator__/``) over HTTP; works for any running emulator,
+    including one started with the ``sfpy-emulator`` command."""
+
+    def __init__(self, base_url: str, verify: bool | str = True) -> None:
+        self.admin_base_url = base_url.rstrip("/")
+        self._verify = verify
+        self._http = requests.Session()
+
+    def _call(self, method: str, path: str, json: Any = None) -> Any:
+        response = self._http.request(
+            method, f"{self.admin_base_url}{ADMIN_PREFIX}{path}", json=json, timeout=ADMIN_TIMEOUT, verify=self._verify
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def add_faults(self, *rules: dict[str, Any]) -> list[dict[str, Any]]:
+        """Append fault rules (see ``faults.py`` for the keys); returns every active rule."""
+        result: list[dict[str, Any]] = self._call("POST", "faults", {"rules": list(rules)})["rules"]
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Active rules with their ``seen``/``fired`` counters."""
+        result: list[dict[str, Any]] = self._call("GET", "faults")["rules"]
+        return result
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        """Every request received (admin API excepted): ``method, path, query, status, fault, drop, time``."""
+        result: list[dict[str, Any]] = self._call("GET", "requests")
+        return result
+
+    def clear_requests_log(self) -> None:
+        self._call("DELETE", "requests")
+
+    def expire_sessions(self) -> int:
+        """Invalidate every issued access token; returns how many were live."""
+        return int(self._call("POST", "expire-sessions")["expired"])
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class RunningEmulator(AdminClient):
+    """A started emulator: where it is, how to log in, and its admin API."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        config: EmulatorConfig,
+        state: EmulatorState,
+        jwt_private_key_pem: str | None,
+        ca_bundle_path: str | None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.base_url = server_url(host, port, tls=ca_bundle_path is not None)
+        self.config = config
+        self.state = state
+        self.jwt_private_key_pem = jwt_private_key_pem
+        self.ca_bundle_path = ca_bundle_path
+        super().__init__(self.base_url, verify=ca_bundle_path or True)
+
+    # credentials ------------------------------------------------------------------------
+    @property
+    def username(self) -> str:
+        return self.config.username
+
+    @property
+    def password(self) -> str:
+        return self.config.password
+
+    @property
+    def security_token(self) -> str:
+        return self.config.security_token
+
+    @property
+    def client_id(self) -> str:
+        return self.config.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.config.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.config.refresh_token
+
+    @property
+    def jwt_private_key(self) -> str | None:
+        """Alias of ``jwt_private_key_pem``: the PEM private key that signs trusted JWT assertions."""
+        return self.jwt_private_key_pem
+
+    @property
+    def jwt_cert_pem(self) -> str | None:
+        return self.config.jwt_cert_pem
+
+    # URLs -----------------------------------------------------------------------------------
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/services/oauth2/token"
+
+    @property
+    def api_version(self) -> str:
+        return self.config.api_versions[-1]
+
+    def data_url(self, path: str = "", version: str | None = None) -> str:
+        """Absolute REST URL, e.g. ``data_url("/query")`` -> ``http://127.0.0.1:PORT/services/data/v64.0/query``."""
+        return f"{self.base_url}/services/data/v{version or self.api_version}{path}"
+
+    @property
+    def verify(self) -> bool | str:
+        """What to pass as ``requests``' ``verify=``: the CA bundle in TLS mode."""
+        return self.ca_bundle_path or True
+
+    @property
+    def store(self) -> Store:
+        """The org's data, in process (for assertions and for setting up unusual data directly)."""
+        return self.state.store
+
+    # conveniences ---------------------------------------------------------------------------
+    def login(self) -> dict[str, Any]:
+        """Log in with the password flow; returns the token response (``access_token``, ``instance_url``...)."""
+        response = requests.post(
+            self.token_url,
+            data={
+                "grant_type": "password",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "username": self.username,
+                "password": self.password + self.security_token,
+            },
+            timeout=ADMIN_TIMEOUT,
+            verify=self.verify,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer`` headers of a fresh session."""
+        return {"Authorization": f"Bearer {self.login()['access_token']}"}
+
+
+@contextlib.contextmanager
+def start_emulator(
+    *, host: str = "127.0.0.1", tls: bool = False, jwt_private_key_pem: str | None = None, **config: Any
+) -> Iterator[RunningEmulator]:
+    """Start an emulator on a free port; stop it on exit.
+
+    ``config`` takes any ``EmulatorConfig`` field (``username``, ``sample_data=False``,
+    ``generate={"Account": 50_000}``, ``data_dir``...). Unless ``jwt_cert_pem`` is given, an RSA key
+    pair is generated and the emulator trusts its certificate, so ``jwt_private_key_pem`` can sign
+    JWT bearer assertions. ``tls=True`` serves HTTPS with a fresh self-signed certificate for
+    127.0.0.1/localhost, whose path is ``ca_bundle_path``.
+    """
+    unknown = set(config) - {f.name for f in dataclasses.fields(EmulatorConfig)}
+    if unknown:
+        raise TypeError(f"unknown emulator settings: {', '.join(sorted(unknown))}")
+    if config.get("jwt_cert_pem") is None:
+        pair = jwt_key_pair()
+        config["jwt_cert_pem"], jwt_private_key_pem = pair.cert_pem, pair.private_key_pem
+    with contextlib.ExitStack() as stack:
+        sock = bind_socket(host, 0)
+        stack.callback(sock.close)
+        port = sock.getsockname()[1]
+        tls_files: tuple[str, str] | None = None
+        if tls:
+            tls_files = _write_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sfpy-tls-"))))
+        settings = EmulatorConfig(**config)
+        if settings.base_url is None:
+            settings.base_url = server_url(host, port, tls=tls)
+        app = create_app(settings)
+        server = make_server(
+            app,
+            tls_cert=tls_files[0] if tls_files else None,
+            tls_key=tls_files[1] if tls_files else None,
+            log_config=None,
+        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sfpy-emulator", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+        stack.callback(stop)
+        if not wait_started(server, alive=thread.is_alive):
+            raise RuntimeError("the emulator did not start (see the uvicorn log)")
+        emulator = RunningEmulator(
+            host=host,
+            port=port,
+            config=settings,
+            state=app.state.emulator,
+            jwt_private_key_pem=jwt_private_key_pem,
+            ca_bundle_path=tls_files[0] if tls_files else None,
+        )
+        stack.callback(emulator.close)
+        yield emulator
+
+
+def _write_tls_files(directory: Path) -> tuple[str, str]:
+    pair = tls_key_pair()
+    cert, key = directory / "emulator-cert.pem", directory / "emulator-key.pem"
+    cert.write_text(pair.cert_pem)
+    key.write_text(pair.private_key_pem)
+    key.chmod(0o600)
+    return str(cert), str(key)

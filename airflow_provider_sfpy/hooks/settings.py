@@ -1,0 +1,166 @@
+"""From an Airflow connection's fields to a configured client — no Airflow imports, so it is testable alone.
+
+Extras may be stored under short keys (``client_id``) or the prefixed form old connection forms
+write (``extra__sfpy__client_id``); both are read, short keys first. Every auth type's required
+fields are checked here, before any HTTP call, so a half-filled connection fails naming what is
+missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_sfpy.client import Client, RetryPolicy
+from airflow_provider_sfpy.client.auth import (
+    AuthFlow,
+    ClientCredentialsFlow,
+    JwtBearerFlow,
+    PasswordFlow,
+    RefreshTokenFlow,
+    SessionFlow,
+)
+from airflow_provider_sfpy.client.errors import SalesforceConfigError
+from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL
+from airflow_provider_sfpy.hooks.connection_fields import AUTH_TYPES, CONN_TYPE
+
+SECRET_EXTRAS = ("client_secret", "security_token", "private_key", "refresh_token", "access_token")
+
+
+def read_extra(extras: Mapping[str, Any], name: str) -> Any:
+    """An extra by its short name or its ``extra__sfpy__`` prefixed name; blank strings count as unset."""
+    for key in (name, f"extra__{CONN_TYPE}__{name}"):
+        value = extras.get(key)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return value.strip() if isinstance(value, str) and name != "private_key" else value
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything the hook needs from a connection, validated."""
+
+    auth_type: str
+    login_url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_fields(
+        cls, *, host: str | None, login: str | None, password: str | None, extras: Mapping[str, Any] | None
+    ) -> ConnectionSettings:
+        extras = dict(extras or {})
+        auth_type = (read_extra(extras, "auth_type") or _infer_auth_type(login, password, extras)).lower()
+        if auth_type not in AUTH_TYPES:
+            raise SalesforceConfigError(
+                f"connection extra auth_type={auth_type!r} is not one of {', '.join(AUTH_TYPES)}"
+            )
+        return cls(
+            auth_type=auth_type,
+            login_url=(host or "").strip() or DEFAULT_LOGIN_URL,
+            username=(login or "").strip() or None,
+            password=password or None,
+            extras=extras,
+        )
+
+    def extra(self, name: str) -> Any:
+        return read_extra(self.extras, name)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the connection, for Airflow's log masker."""
+        values = [self.password, *(self.extra(name) for name in SECRET_EXTRAS)]
+        return [str(v) for v in values if v]
+
+    def auth_flow(self) -> AuthFlow:
+        flow: AuthFlow
+        if self.auth_type == "password":
+            flow = PasswordFlow(
+                username=self.username,
+                password=self.password,
+                client_id=self.extra("client_id"),
+                client_secret=self.extra("client_secret"),
+                security_token=self.extra("security_token"),
+            )
+        elif self.auth_type == "jwt":
+            flow = JwtBearerFlow(
+                username=self.username,
+                client_id=self.extra("client_id"),
+                private_key=self.extra("private_key"),
+                private_key_file=self.extra("private_key_file"),
+                audience=self.extra("audience"),
+            )
+        elif self.auth_type == "client_credentials":
+            flow = ClientCredentialsFlow(client_id=self.extra("client_id"), client_secret=self.extra("client_secret"))
+        elif self.auth_type == "refresh_token":
+            flow = RefreshTokenFlow(
+                refresh_token=self.extra("refresh_token"),
+                client_id=self.extra("client_id"),
+                client_secret=self.extra("client_secret"),
+            )
+        else:
+            flow = SessionFlow(
+                instance_url=self.extra("instance_url")
+                or (self.login_url if self.login_url != DEFAULT_LOGIN_URL else None),
+                access_token=self.extra("access_token") or self.password,
+            )
+        flow.check()
+        return flow
+
+    def timeout(self) -> tuple[float, float] | None:
+        raw = self.extra("timeout")
+        if raw is None:
+            return None
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            raise SalesforceConfigError(f"connection extra timeout={raw!r} must be a number of seconds") from None
+        if seconds <= 0:
+            raise SalesforceConfigError(f"connection extra timeout={raw!r} must be positive")
+        return (min(10.0, seconds), seconds)
+
+    def proxies(self) -> dict[str, str] | None:
+        raw = self.extra("proxies")
+        if raw is None or isinstance(raw, dict):
+            return raw
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise SalesforceConfigError(
+                'connection extra proxies must be JSON like {"https": "http://proxy:3128"}'
+            ) from None
+        if not isinstance(parsed, dict):
+            raise SalesforceConfigError('connection extra proxies must be a JSON object like {"https": "..."}')
+        return {str(k): str(v) for k, v in parsed.items()}
+
+    def build_client(self, retry: RetryPolicy | None = None) -> Client:
+        """A configured, not yet logged-in client."""
+        flow = self.auth_flow()
+        login_url = self.login_url
+        if isinstance(flow, SessionFlow):
+            login_url = flow.instance_url or login_url
+        version = self.extra("version")
+        return Client(
+            login_url=login_url,
+            auth=flow,
+            version=str(version) if version is not None else None,
+            timeout=self.timeout(),
+            proxies=self.proxies(),
+            ca_bundle=self.extra("ca_bundle"),
+            retry=retry,
+        )
+
+
+def _infer_auth_type(login: str | None, password: str | None, extras: Mapping[str, Any]) -> str:
+    """Guess the flow from the filled fields, for connections that don't say."""
+    if read_extra(extras, "private_key") or read_extra(extras, "private_key_file"):
+        return "jwt"
+    if read_extra(extras, "refresh_token"):
+        return "refresh_token"
+    if read_extra(extras, "access_token"):
+        return "session"
+    if not login and read_extra(extras, "client_id") and read_extra(extras, "client_secret"):
+        return "client_credentials"
+    return "password"

@@ -1,0 +1,118 @@
+"""The hook against the emulator: connection -> logged-in client, test_connection, masking, provider info."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from airflow_provider_sfpy.get_provider_info import get_provider_info
+from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+
+
+def _set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "sfpy", **fields}))
+
+
+@pytest.fixture
+def password_conn(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> str:
+    _set_connection(
+        monkeypatch,
+        "sfpy_test",
+        host=emulator.base_url,
+        login=emulator.username,
+        password=emulator.password,
+        extra={"client_id": emulator.client_id, "client_secret": emulator.client_secret},
+    )
+    return "sfpy_test"
+
+
+def test_get_conn_returns_one_logged_in_client(password_conn: str) -> None:
+    hook = SalesforcePyHook(sfpy_conn_id=password_conn)
+    client = hook.get_conn()
+    assert client.is_logged_in and hook.get_conn() is client
+    assert client.query("SELECT COUNT() FROM Account").body["totalSize"] > 0
+
+
+def test_test_connection_succeeds_and_says_where(password_conn: str, emulator: Any) -> None:
+    ok, message = SalesforcePyHook(sfpy_conn_id=password_conn).test_connection()
+    assert ok, message
+    assert emulator.base_url in message and "password flow" in message
+
+
+def test_test_connection_with_wrong_password_names_the_problem(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    _set_connection(
+        monkeypatch,
+        "sfpy_bad",
+        host=emulator.base_url,
+        login=emulator.username,
+        password="wrong-pw",
+        extra={"client_id": emulator.client_id, "client_secret": emulator.client_secret},
+    )
+    ok, message = SalesforcePyHook(sfpy_conn_id="sfpy_bad").test_connection()
+    assert not ok
+    assert "password login" in message and "authentication failure" in message and "wrong-pw" not in message
+
+
+def test_test_connection_with_missing_field(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    _set_connection(
+        monkeypatch,
+        "sfpy_half",
+        host=emulator.base_url,
+        login=emulator.username,
+        extra={"auth_type": "jwt", "client_id": emulator.client_id},
+    )
+    ok, message = SalesforcePyHook(sfpy_conn_id="sfpy_half").test_connection()
+    assert not ok and "private_key or private_key_file" in message
+
+
+def test_jwt_connection_with_prefixed_extras(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    _set_connection(
+        monkeypatch,
+        "sfpy_jwt",
+        host=emulator.base_url,
+        login=emulator.username,
+        extra={
+            "extra__sfpy__auth_type": "jwt",
+            "extra__sfpy__client_id": emulator.client_id,
+            "extra__sfpy__private_key": emulator.jwt_private_key,
+        },
+    )
+    client = SalesforcePyHook(sfpy_conn_id="sfpy_jwt").get_conn()
+    assert client.auth.name == "JWT bearer" and client.is_logged_in
+
+
+def test_secrets_and_session_token_are_masked(password_conn: str, emulator: Any) -> None:
+    from airflow.sdk._shared.secrets_masker import redact
+
+    client = SalesforcePyHook(sfpy_conn_id=password_conn).get_conn()
+    line = f"pw={emulator.password} secret={emulator.client_secret} token={client.session_id}"
+    redacted = str(redact(line))
+    for secret in (emulator.password, emulator.client_secret, client.session_id):
+        assert secret not in redacted
+
+
+def test_provider_info_declares_the_connection_form() -> None:
+    info = get_provider_info()
+    (conn,) = info["connection-types"]
+    assert conn["connection-type"] == "sfpy"
+    assert conn["hook-class-name"] == "airflow_provider_sfpy.hooks.salesforce.SalesforcePyHook"
+    fields = conn["conn-fields"]
+    secret_fields = {name for name, spec in fields.items() if spec["schema"].get("format") == "password"}
+    assert secret_fields == {"client_secret", "security_token", "private_key", "refresh_token", "access_token"}
+    assert set(conn["ui-field-behaviour"]["hidden-fields"]) == {"schema", "port", "extra"}
+
+
+def test_airflow_lists_the_provider_and_connection_type() -> None:
+    airflow = [sys.executable, "-m", "airflow"]
+    providers = subprocess.run([*airflow, "providers", "list"], capture_output=True, text=True, check=True).stdout
+    assert "airflow-provider-sfpy" in providers
+    hooks = subprocess.run([*airflow, "providers", "hooks"], capture_output=True, text=True, check=True).stdout
+    assert "sfpy" in hooks and "SalesforcePyHook" in hooks
+    widgets = subprocess.run(
+        [*airflow, "providers", "widgets", "-o", "json"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "extra__sfpy__client_secret" in widgets
