@@ -1,24 +1,34 @@
-# The two commands of the contract: `make demo` and `make test`. Both build .venv from nothing.
+# The two commands of the contract: `make demo` and `make test`. Both build their environments from nothing.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(VENV)/bin/uv
 AIRFLOW_VERSION ?= 3.3.2
+# The oldest Airflow we support (pyproject's floor); `make test` runs the suite on it too.
+FLOOR_VENV := .venv-floor
+FLOOR_AIRFLOW_VERSION ?= 3.1.8
 
-.PHONY: venv test lint typecheck pytest demo clean
+.PHONY: venv test lint typecheck pytest test-floor demo clean
+
+# $(call make_venv,dir,airflow-version)
+define make_venv
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip uv
+	$(1)/bin/uv pip install --python $(1)/bin/python --quiet -e ".[dev]" "apache-airflow==$(2)"
+	touch $(1)/.installed
+endef
 
 $(VENV)/.installed: pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip uv
-	$(UV) pip install --python $(PY) --quiet -e ".[dev]" "apache-airflow==$(AIRFLOW_VERSION)"
-	touch $@
+	$(call make_venv,$(VENV),$(AIRFLOW_VERSION))
+
+$(FLOOR_VENV)/.installed: pyproject.toml
+	$(call make_venv,$(FLOOR_VENV),$(FLOOR_AIRFLOW_VERSION))
 
 venv: $(VENV)/.installed
 
 lint: venv
-	$(VENV)/bin/ruff check airflow_provider_sfpy tests example_dags bench
-	$(VENV)/bin/ruff format --check airflow_provider_sfpy tests example_dags bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -26,10 +36,13 @@ typecheck: venv
 pytest: venv
 	$(VENV)/bin/pytest -q
 
-test: lint typecheck pytest
+test-floor: $(FLOOR_VENV)/.installed
+	$(FLOOR_VENV)/bin/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest test-floor
 
 demo: venv
 	$(PY) demo/run_demo.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-output

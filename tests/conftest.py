@@ -2,30 +2,17 @@
 
 The emulator is started once per session (a real HTTP server on a free port); tests that inject
 faults or read the request log get both cleaned after them, so tests stay independent while sharing
-one server. Airflow settings point at a throw-away home before anything imports Airflow.
+one server. (The Airflow home for the session is set up by the repository's root conftest.)
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-_AIRFLOW_HOME = tempfile.mkdtemp(prefix="sfpy-tests-airflow-")
-os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
-
 EMULATOR_FIXTURES = ("emulator", "emulator_tls")
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

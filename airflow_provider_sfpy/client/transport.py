@@ -168,7 +168,10 @@ class Transport:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         # Never False: a CA bundle path replaces the default trust store, nothing disables checking.
-        self.session.verify = ca_bundle or True
+        # It is also passed on every request, because requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+        # override a session-level setting and an explicit ca_bundle must win over the environment.
+        self.verify: str | bool = ca_bundle or True
+        self.session.verify = self.verify
         self.session.trust_env = True
         if proxies:
             self.session.proxies.update(proxies)
@@ -221,6 +224,7 @@ class Transport:
                 headers=headers,
                 timeout=self.timeout,
                 stream=call.stream,
+                verify=self.verify,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

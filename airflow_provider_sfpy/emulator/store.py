@@ -6,9 +6,10 @@ REST API's errors, fast bulk loading for seeds and synthetic data, and query cur
 Concurrency: a single connection (``check_same_thread=False``) guarded by one re-entrant lock, so the
 async routes, the uvicorn thread and a test thread poking the store directly never interleave.
 
-Query cursors: a query whose result is larger than one batch is materialised once into a
-``TEMP`` table and then paged by ``rowid`` — one indexed range read per page whatever the size,
-and SQLite spills the table to a temp file instead of holding a million rows in Python memory.
+Query cursors: a query's result is materialised once into a ``TEMP`` table and paged by ``rowid``
+— one indexed range read per page whatever the size, and SQLite spills the table to a temp file
+instead of holding a million rows in Python memory. Results that fit in one batch drop the table at
+once; larger ones keep it as the cursor behind ``nextRecordsUrl``.
 Like Salesforce's query locators, cursors expire after 15 minutes without use; a fully read cursor
 is kept for a short grace period so a client retrying its last page after a dropped connection
 still gets it, then dropped.
@@ -21,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +103,6 @@ class Blob:
     filename: str | None
 
 
-@dataclass
-class _Counters:
-    next_by_prefix: dict[str, int] = field(default_factory=dict)
-
-
 class Store:
     """SQLite-backed records of the emulated org. ``path=None`` keeps everything in memory."""
 
@@ -122,7 +118,7 @@ class Store:
         self._clock = clock
         self._cursor_timeout = cursor_timeout
         self._cursors: dict[str, _Cursor] = {}
-        self._counters = _Counters()
+        self._next_counter: dict[str, int] = {}  # per key prefix
         self._conn = sqlite3.connect(
             str(path) if path is not None else ":memory:", check_same_thread=False, isolation_level=None
         )
@@ -181,10 +177,10 @@ class Store:
         """Reserve ``count`` fresh 18-character Ids for ``obj`` (or for a bare key prefix)."""
         prefix = obj if isinstance(obj, str) else obj.key_prefix
         with self.lock:
-            start = self._counters.next_by_prefix.get(prefix)
+            start = self._next_counter.get(prefix)
             if start is None:
                 start = self._first_free_counter(prefix)
-            self._counters.next_by_prefix[prefix] = start + count
+            self._next_counter[prefix] = start + count
         return ids.make_ids(prefix, start, count)
 
     def _first_free_counter(self, prefix: str) -> int:
@@ -547,20 +543,20 @@ class Store:
         """Run a compiled query and return its first page; larger results get a cursor for the rest."""
         with self.lock:
             self._expire_cursors()
-            cursor = self._conn.execute(sql, params)
-            try:
-                first = cursor.fetchmany(batch_size + 1)
-            finally:
-                cursor.close()
-            if len(first) <= batch_size:
-                return QueryPage(len(first), first, None, len(first), context)
+            # Always materialise (a few tens of microseconds for a small result): the query runs once,
+            # even when ORDER BY makes SQLite sort the whole table before the first row.
             cursor_id = self.new_ids(QUERY_LOCATOR_PREFIX, 1)[0]
             table = f"cursor_{cursor_id}"
             self._conn.execute(f"CREATE TEMP TABLE {quote(table)} AS {sql}", params)
             total = int(self._conn.execute(f"SELECT max(rowid) FROM temp.{quote(table)}").fetchone()[0] or 0)
-            self._cursors[cursor_id] = _Cursor(cursor_id, table, total, batch_size, context, self._clock())
+            cursor = _Cursor(cursor_id, table, total, batch_size, context, self._clock())
+            if total <= batch_size:
+                page = self._page(cursor, 0, batch_size)
+                self._drop_cursor(cursor)
+                return page
+            self._cursors[cursor_id] = cursor
             self._evict_cursors()
-            return self._page(self._cursors[cursor_id], 0, batch_size)
+            return self._page(cursor, 0, batch_size)
 
     def query_page(self, cursor_id: str, offset: int, batch_size: int | None = None) -> QueryPage:
         """The page starting after ``offset`` rows of an open cursor (re-reading a page is allowed)."""

@@ -11,6 +11,7 @@ from airflow_provider_sfpy.client import (
     Client,
     SalesforceAuthError,
     SalesforceConfigError,
+    SalesforceConnectionError,
     SalesforceSessionExpiredError,
 )
 from airflow_provider_sfpy.client.versions import pick_highest_version
@@ -185,3 +186,19 @@ def test_session_login_and_logout_revokes_the_token(make_client: Callable[..., C
     with pytest.raises(SalesforceSessionExpiredError) as caught:
         borrowed.query("SELECT Id FROM Account LIMIT 1")
     assert caught.value.error_code == "INVALID_SESSION_ID"
+
+
+def test_tls_is_verified_and_a_ca_bundle_makes_it_trusted(emulator_tls: Any) -> None:
+    kwargs: dict[str, Any] = {
+        "username": emulator_tls.username,
+        "password": emulator_tls.password,
+        "client_id": emulator_tls.client_id,
+        "client_secret": emulator_tls.client_secret,
+        "login_url": emulator_tls.base_url,
+    }
+    assert emulator_tls.base_url.startswith("https://")
+    with pytest.raises(SalesforceConnectionError, match="TLS certificate verification failed"):
+        Client(**kwargs).login()
+    trusted = Client(**kwargs, ca_bundle=emulator_tls.ca_bundle_path)
+    trusted.login()
+    assert trusted.query("SELECT COUNT() FROM Account").body["totalSize"] > 0

@@ -87,6 +87,7 @@ def test_unknown_field_names_the_field(sf: Client) -> None:
         sf.query("SELECT Nme FROM Account")
     assert caught.value.error_code == "INVALID_FIELD"
     assert "No such column 'Nme' on entity 'Account'" in str(caught.value)
+    assert "ERROR at Row:1:Column:8" in str(caught.value)
 
 
 def test_unknown_object_in_query(sf: Client) -> None:

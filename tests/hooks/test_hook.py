@@ -112,7 +112,29 @@ def test_airflow_lists_the_provider_and_connection_type() -> None:
     assert "airflow-provider-sfpy" in providers
     hooks = subprocess.run([*airflow, "providers", "hooks"], capture_output=True, text=True, check=True).stdout
     assert "sfpy" in hooks and "SalesforcePyHook" in hooks
+    from airflow import __version__ as airflow_version
+    from packaging.version import Version
+
+    if Version(airflow_version) < Version("3.2"):
+        # 3.1 builds the form from the hook's legacy widgets, which need the FAB form libraries.
+        return
     widgets = subprocess.run(
         [*airflow, "providers", "widgets", "-o", "json"], capture_output=True, text=True, check=True
     ).stdout
     assert "extra__sfpy__client_secret" in widgets
+
+
+def test_expired_session_is_renewed_by_the_hooks_client(password_conn: str, emulator: Any) -> None:
+    hook = SalesforcePyHook(sfpy_conn_id=password_conn)
+    client = hook.get_conn()
+    old_token = client.session_id
+    emulator.expire_sessions()
+    assert client.query("SELECT COUNT() FROM Account").body["totalSize"] > 0
+    assert hook.get_conn() is client and client.session_id != old_token
+
+
+def test_legacy_field_behaviour_matches_provider_info() -> None:
+    behaviour = SalesforcePyHook.get_ui_field_behaviour()
+    (conn,) = get_provider_info()["connection-types"]
+    assert behaviour["hidden_fields"] == conn["ui-field-behaviour"]["hidden-fields"]
+    assert behaviour["placeholders"] == conn["ui-field-behaviour"]["placeholders"]

@@ -1,0 +1,1 @@
+"""Turning Salesforce records into files (CSV, JSON Lines, Parquet), streamed. No Airflow, no HTTP."""
