@@ -37,6 +37,27 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_sfpy.hooks.salesforce"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Salesforce (sfpy)",
+                "python-modules": [
+                    "airflow_provider_sfpy.operators.query_to_file",
+                    "airflow_provider_sfpy.operators.sobject",
+                    "airflow_provider_sfpy.operators.apex",
+                    "airflow_provider_sfpy.operators.approval",
+                    "airflow_provider_sfpy.operators.chatter",
+                    "airflow_provider_sfpy.operators.wave",
+                    "airflow_provider_sfpy.operators.bulk",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "Salesforce (sfpy)", "python-modules": ["airflow_provider_sfpy.sensors.bulk"]}
+        ],
+        "triggers": [
+            {"integration-name": "Salesforce (sfpy)", "python-modules": ["airflow_provider_sfpy.triggers.bulk"]}
+        ],
+        "extra-links": ["airflow_provider_sfpy.operators.bulk.SalesforceBulkJobLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_sfpy.hooks.salesforce.SalesforcePyHook",

@@ -6,6 +6,7 @@ c.login()
 body, response = c.query("SELECT Id FROM Account")
 """
 
+from airflow_provider_sfpy.client.apex import ApexCompileError, ApexExecutionError, raise_for_apex_result
 from airflow_provider_sfpy.client.auth import (
     AuthFlow,
     ClientCredentialsFlow,
@@ -38,6 +39,8 @@ from airflow_provider_sfpy.client.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
     "NO_RETRY",
+    "ApexCompileError",
+    "ApexExecutionError",
     "ApiUsage",
     "AuthFlow",
     "Client",
@@ -66,4 +69,5 @@ __all__ = [
     "SessionFlow",
     "Token",
     "client",
+    "raise_for_apex_result",
 ]

@@ -1,12 +1,17 @@
-"""Bulk API 2.0 ingest calls (``client.jobs.ingest``), SalesforcePy-shaped.
+"""Bulk API 2.0: ``client.jobs.ingest`` and ``client.jobs.query``.
 
-Result CSVs come back as text, or as a stream of byte chunks with ``stream=True`` so a
-million-row result never has to fit in memory.
+The SalesforcePy-shaped calls (``create``, ``batches``, ``update``, ``delete``, ``get``) are kept, and
+beside them the ones a long unattended load needs: job listing that follows ``nextRecordsUrl``,
+result CSVs as byte streams (a million-row result never has to fit in memory), and query results
+paged by ``Sforce-Locator``. Uploads accept bytes, text or a binary file object, which is sent as
+it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -17,26 +22,87 @@ if TYPE_CHECKING:
     from airflow_provider_sfpy.client.client import Client
 
 JOB_STATES_SETTABLE = frozenset({"UploadComplete", "Aborted"})
+TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+INGEST_OPERATIONS = frozenset({"insert", "update", "upsert", "delete", "hardDelete"})
+COLUMN_DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+RESULT_KINDS = {"successful": "successfulResults", "failed": "failedResults", "unprocessed": "unprocessedrecords"}
+CHUNK_BYTES = 1 << 16
 
 
-class Ingest:
+def is_terminal(state: str | None) -> bool:
+    return state in TERMINAL_STATES
+
+
+class _Jobs:
+    """What ingest and query jobs share: paths, info, abort, delete, listing."""
+
+    kind = ""
+
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    def _root(self) -> str:
+        return self._client.data_path(f"jobs/{self.kind}")
+
     def _job_path(self, job_id: str, suffix: str = "") -> str:
         if not job_id:
-            raise SalesforceConfigError("a Bulk API 2.0 job call needs job_id")
-        return self._client.data_path(f"jobs/ingest/{quote(job_id, safe='')}{suffix}")
+            raise SalesforceConfigError(f"a Bulk API 2.0 {self.kind} job call needs job_id")
+        return f"{self._root()}/{quote(job_id, safe='')}{suffix}"
 
-    def create(self, job_resource: Mapping[str, Any]) -> Result:
-        """Create a job (``POST /jobs/ingest``): ``{"object", "operation", ...}`` -> job info, state Open."""
-        return self._client.request("POST", self._client.data_path("jobs/ingest"), json=dict(job_resource))
+    def info(self, job_id: str) -> Result:
+        """Job info: state, numberRecordsProcessed/Failed, errorMessage, ..."""
+        return self._client.request("GET", self._job_path(job_id))
+
+    def abort(self, job_id: str) -> Result:
+        return self._client.request("PATCH", self._job_path(job_id), json={"state": "Aborted"})
+
+    def delete(self, job_id: str) -> Result:
+        """Delete a job (``DELETE``), 204; Salesforce only allows it once the job has finished."""
+        return self._client.request("DELETE", self._job_path(job_id))
+
+    def list_all(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every job, following ``nextRecordsUrl`` page by page."""
+        body, _ = self._client.request("GET", self._root(), params=filters or None)
+        while True:
+            yield from body.get("records", [])
+            next_url = None if body.get("done", True) else body.get("nextRecordsUrl")
+            if not next_url:
+                return
+            body, _ = self._client.request("GET", next_url)
+
+
+class Ingest(_Jobs):
+    """``client.jobs.ingest``."""
+
+    kind = "ingest"
+
+    def create(self, job_resource: Mapping[str, Any] | None = None, **fields: Any) -> Result:
+        """Create a job (``POST /jobs/ingest``) -> job info with state Open.
+
+        ``job_resource`` is SalesforcePy's dict (``{"object", "operation", ...}``); keyword fields are
+        merged into it.
+        """
+        resource = {**(job_resource or {}), **fields}
+        operation = resource.get("operation")
+        if operation not in INGEST_OPERATIONS:
+            raise SalesforceConfigError(
+                f"operation must be one of {', '.join(sorted(INGEST_OPERATIONS))}, not {operation!r}"
+            )
+        if not resource.get("object"):
+            raise SalesforceConfigError("a Bulk ingest job needs object, e.g. 'Account'")
+        if operation == "upsert" and not resource.get("externalIdFieldName"):
+            raise SalesforceConfigError("an upsert job needs externalIdFieldName")
+        return self._client.request("POST", self._root(), json=resource)
 
     def batches(self, job_id: str, csv_file: str | bytes | IO[bytes]) -> Result:
-        """Upload the job's CSV (``PUT /jobs/ingest/{id}/batches``); one upload per job."""
+        """Upload the job's CSV (``PUT /jobs/ingest/{id}/batches``); one upload per job, at most 100 MB."""
+        data = csv_file.encode("utf-8") if isinstance(csv_file, str) else csv_file
         return self._client.request(
-            "PUT", self._job_path(job_id, "/batches"), data=csv_file, headers={"Content-Type": "text/csv"}
+            "PUT", self._job_path(job_id, "/batches"), data=data, headers={"Content-Type": "text/csv"}
         )
+
+    upload = batches
 
     def update(self, job_id: str, state: str) -> Result:
         """Close (``UploadComplete``) or abort (``Aborted``) a job."""
@@ -44,9 +110,14 @@ class Ingest:
             raise SalesforceConfigError(f"a job's state can be set to UploadComplete or Aborted, not {state!r}")
         return self._client.request("PATCH", self._job_path(job_id), json={"state": state})
 
-    def delete(self, job_id: str) -> Result:
-        """Delete a job (``DELETE /jobs/ingest/{id}``), 204."""
-        return self._client.request("DELETE", self._job_path(job_id))
+    def close(self, job_id: str) -> Result:
+        return self.update(job_id, "UploadComplete")
+
+    def results(self, job_id: str, kind: str) -> Result:
+        """A result CSV as a stream of byte chunks: ``kind`` is successful, failed or unprocessed."""
+        if kind not in RESULT_KINDS:
+            raise SalesforceConfigError(f"result kind must be one of {', '.join(RESULT_KINDS)}, not {kind!r}")
+        return self._client.request("GET", self._job_path(job_id, f"/{RESULT_KINDS[kind]}/"), stream=True)
 
     def get(
         self,
@@ -57,23 +128,72 @@ class Ingest:
         *,
         stream: bool = False,
     ) -> Result:
-        """All jobs (no id), one job's info, or one of its result CSVs."""
+        """SalesforcePy's ``get``: all jobs (no id), one job's info, or one of its result CSVs (text)."""
         if job_id is None:
-            return self._client.request("GET", self._client.data_path("jobs/ingest"))
+            return self._client.request("GET", self._root())
         chosen = [
-            name
-            for name, flag in (
-                ("successfulResults", successes),
-                ("failedResults", failures),
-                ("unprocessedrecords", unprocessed),
-            )
+            kind
+            for kind, flag in (("successful", successes), ("failed", failures), ("unprocessed", unprocessed))
             if flag
         ]
         if len(chosen) > 1:
             raise SalesforceConfigError("ask for one of successes, failures or unprocessed per call")
         if not chosen:
-            return self._client.request("GET", self._job_path(job_id))
-        return self._client.request("GET", self._job_path(job_id, f"/{chosen[0]}/"), stream=stream)
+            return self.info(job_id)
+        if stream:
+            return self.results(job_id, chosen[0])
+        return self._client.request("GET", self._job_path(job_id, f"/{RESULT_KINDS[chosen[0]]}/"))
+
+
+@dataclass
+class QueryResultPage:
+    """One page of a Bulk query result: CSV bytes (streamed), its record count and the next locator."""
+
+    chunks: Iterator[bytes]
+    number_of_records: int
+    locator: str | None
+
+
+class Query(_Jobs):
+    """``client.jobs.query``."""
+
+    kind = "query"
+
+    def create(self, query: str, *, include_deleted: bool = False, **fields: Any) -> Result:
+        """Start a query job (``POST /jobs/query``) for ``query`` (SOQL)."""
+        if not query or not query.strip():
+            raise SalesforceConfigError("a Bulk query job needs a SOQL query")
+        body = {"operation": "queryAll" if include_deleted else "query", "query": query, **fields}
+        return self._client.request("POST", self._root(), json=body)
+
+    def result_page(
+        self, job_id: str, *, locator: str | None = None, max_records: int | None = None
+    ) -> QueryResultPage:
+        """One results page; ``locator`` None for the first. The body is streamed."""
+        params: dict[str, Any] = {}
+        if locator:
+            params["locator"] = locator
+        if max_records:
+            params["maxRecords"] = max_records
+        response, _ = self._client.request(
+            "GET", self._job_path(job_id, "/results"), params=params or None, stream=True, raw=True
+        )
+        next_locator = response.headers.get("Sforce-Locator")
+        return QueryResultPage(
+            chunks=response.iter_content(chunk_size=CHUNK_BYTES),
+            number_of_records=int(response.headers.get("Sforce-NumberOfRecords", "0")),
+            locator=None if next_locator in (None, "", "null") else next_locator,
+        )
+
+    def result_pages(self, job_id: str, *, max_records: int | None = None) -> Iterator[QueryResultPage]:
+        """Every results page in order; consume each page's chunks before asking for the next."""
+        locator: str | None = None
+        while True:
+            page = self.result_page(job_id, locator=locator, max_records=max_records)
+            yield page
+            if page.locator is None:
+                return
+            locator = page.locator
 
 
 class Jobs:
@@ -81,3 +201,43 @@ class Jobs:
 
     def __init__(self, client: Client) -> None:
         self.ingest = Ingest(client)
+        self.query = Query(client)
+
+
+def job_summary(info: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-friendly part of a job's info that waiters report and operators act on."""
+    keys = ("id", "object", "operation", "state", "numberRecordsProcessed", "numberRecordsFailed", "errorMessage")
+    return {key: info.get(key) for key in keys if key in info}
+
+
+def wait_for_jobs(
+    jobs: _Jobs,
+    job_ids: list[str],
+    *,
+    poll_interval: float = 5.0,
+    max_poll_interval: float = 60.0,
+    timeout: float | None = None,
+    on_poll: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Poll until every job is terminal (JobComplete, Failed, Aborted); the interval backs off by 1.5x.
+
+    Returns each job's summary. Raises TimeoutError naming the jobs still running after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    summaries: dict[str, dict[str, Any]] = {}
+    pending = list(job_ids)
+    interval = poll_interval
+    while True:
+        for job_id in list(pending):
+            info, _ = jobs.info(job_id)
+            summaries[job_id] = job_summary(info)
+            if is_terminal(info.get("state")):
+                pending.remove(job_id)
+        if on_poll is not None:
+            on_poll(summaries)
+        if not pending:
+            return summaries
+        if deadline is not None and time.monotonic() + interval > deadline:
+            raise TimeoutError(f"Bulk jobs still not finished after {timeout:.0f} s: {', '.join(pending)}")
+        time.sleep(interval)
+        interval = min(interval * 1.5, max_poll_interval)

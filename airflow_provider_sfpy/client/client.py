@@ -26,6 +26,7 @@ from airflow_provider_sfpy.client.auth import (
 )
 from airflow_provider_sfpy.client.bulk2 import Jobs
 from airflow_provider_sfpy.client.chatter import Chatter
+from airflow_provider_sfpy.client.collections import Collections
 from airflow_provider_sfpy.client.errors import (
     SalesforceAuthError,
     SalesforceConfigError,
@@ -99,6 +100,7 @@ class Client:
         self.chatter = Chatter(self)
         self.wave = Wave(self)
         self.jobs = Jobs(self)
+        self.collections = Collections(self)
 
     # ----------------------------------------------------------------- other login flows
     @classmethod
@@ -421,9 +423,13 @@ def _batch_header(batch_size: int | None) -> dict[str, str] | None:
 
 
 def _decode(response: requests.Response) -> Any:
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.startswith("text/csv"):
+        # A CSV endpoint always yields text, even an empty one: callers never have to test for None.
+        response.encoding = response.encoding or "utf-8"
+        return response.text
     if response.status_code == 204 or not response.content:
         return None
-    content_type = response.headers.get("Content-Type", "")
     if "json" in content_type:
         return response.json()
     if content_type.startswith("text/"):

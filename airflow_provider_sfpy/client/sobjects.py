@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from requests_toolbelt.multipart.encoder import MultipartEncoder
+
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
 from airflow_provider_sfpy.client.result import Result
 
@@ -73,11 +75,14 @@ class SObjects:
             raise SalesforceConfigError(
                 f"a file insert into {self.object_type} needs binary_field (the base64 field that holds the file)"
             )
-        files = {
-            entity_part_name(self.object_type or ""): (None, json.dumps(dict(body)), "application/json"),
-            field: (filename, content, content_type),
-        }
-        return self._client.request("POST", path, files=files)
+        # MultipartEncoder reads a file object as it sends, so a 2 GB ContentVersion is never in memory.
+        encoder = MultipartEncoder(
+            fields=[
+                (entity_part_name(self.object_type or ""), (None, json.dumps(dict(body)), "application/json")),
+                (field, (filename, content, content_type)),
+            ]
+        )
+        return self._client.request("POST", path, data=encoder, headers={"Content-Type": encoder.content_type})
 
     def update(self, body: Mapping[str, Any]) -> Result:
         """Update fields of the record (``PATCH``); Salesforce answers 204 with no body."""

@@ -76,16 +76,21 @@ class Call:
         return f"{self.method} {urlsplit(self.url).path}"
 
 
-def describe_error_body(
-    response: requests.Response,
+def describe_error_body(response: requests.Response) -> tuple[str, str | None, list[str], list[dict[str, Any]]]:
+    """Extract (message, errorCode, fields, all errors) from a Salesforce error response."""
+    return describe_error_payload(response.text, response.headers.get("Content-Type", ""), response.url)
+
+
+def describe_error_payload(
+    text: str, content_type: str, url: str
 ) -> tuple[str, str | None, list[str], list[dict[str, Any]]]:
-    """Extract (message, errorCode, fields, all errors) from a Salesforce error response.
+    """Extract (message, errorCode, fields, all errors) from an error body, whatever the HTTP library.
 
     Handles the REST list form, a single dict, the OAuth ``error``/``error_description`` form and
     non-JSON bodies (an HTML page from a proxy or load balancer), which become a short excerpt.
     """
     try:
-        payload = response.json()
+        payload = json.loads(text) if text else None
     except ValueError:
         payload = None
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
@@ -99,12 +104,11 @@ def describe_error_body(
         return str(message), payload.get("errorCode"), list(payload.get("fields") or []), [payload]
     if isinstance(payload, list):  # e.g. the 300 answer to an ambiguous upsert: a list of URLs
         return f"ambiguous: {len(payload)} matches", None, [], [{"url": item} for item in payload]
-    content_type = response.headers.get("Content-Type", "unknown content type")
-    excerpt = " ".join(response.text[:300].split())
-    host = urlsplit(response.url).hostname
+    excerpt = " ".join(text[:300].split())
+    host = urlsplit(url).hostname
     return (
-        f"non-JSON error response ({content_type}) from {host}, probably from a proxy or load balancer "
-        f"rather than Salesforce: {excerpt!r}",
+        f"non-JSON error response ({content_type or 'unknown content type'}) from {host}, probably from a proxy "
+        f"or load balancer rather than Salesforce: {excerpt!r}",
         None,
         [],
         [],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -10,6 +11,9 @@ from airflow_provider_sfpy.client.result import Result
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client.client import Client
+
+
+_LOAD = re.compile(r'load\s+"([^"/]+)"')
 
 
 class Wave:
@@ -24,3 +28,19 @@ class Wave:
         """Run SAQL (``POST /wave/query`` with ``{"query": ...}``); read-only, so safe to retry."""
         body = {"query": query} if isinstance(query, str) else dict(query)
         return self._client.request("POST", self._client.data_path("wave/query"), json=body, idempotent=True)
+
+    def resolve_saql(self, saql: str) -> str:
+        """Replace ``load "api_name"`` with ``load "datasetId/currentVersionId"``, as SAQL requires.
+
+        Each dataset is looked up once; a name that already has the ``id/version`` form is kept.
+        """
+        resolved: dict[str, str] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in resolved:
+                body, _ = self.dataset(name)
+                resolved[name] = f"{body['id']}/{body['currentVersionId']}"
+            return f'load "{resolved[name]}"'
+
+        return _LOAD.sub(replace, saql)

@@ -24,7 +24,22 @@ from starlette.types import ASGIApp
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
 from airflow_provider_sfpy.emulator.faults import FaultInjectionMiddleware, FaultRegistry, RequestLog
-from airflow_provider_sfpy.emulator.routes import admin, limits, oauth, query, sobjects, versions
+from airflow_provider_sfpy.emulator.routes import (
+    admin,
+    apex,
+    apexrest,
+    approvals,
+    bulk_ingest,
+    bulk_query,
+    chatter,
+    composite,
+    limits,
+    oauth,
+    query,
+    sobjects,
+    versions,
+    wave,
+)
 from airflow_provider_sfpy.emulator.sample_data import ensure_admin, generate, load_sample_data
 from airflow_provider_sfpy.emulator.sessions import SessionRegistry
 from airflow_provider_sfpy.emulator.state import EmulatorState
@@ -59,6 +74,7 @@ class EmulatorApp(Starlette):
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
+    app.state.emulator.bulk.close()  # stop Bulk API workers before the store they write to closes
     app.state.emulator.store.close()
 
 
@@ -119,5 +135,13 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         *limits.get_routes(),
         *query.get_routes(),
         *sobjects.get_routes(),
+        *composite.get_routes(),
+        *chatter.get_routes(),
+        *wave.get_routes(),
+        *bulk_ingest.get_routes(),
+        *bulk_query.get_routes(),
+        *apex.get_routes(),
+        *approvals.get_routes(),
+        *apexrest.get_routes(),
     ]
     return EmulatorApp(state, routes)

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="keep the org in DIR/emulator.sqlite3 instead of in memory")
     parser.add_argument("--no-sample-data", action="store_true", help="start with only the admin user")
     parser.add_argument(
+        "--bulk-upload-limit-bytes",
+        type=int,
+        default=EmulatorConfig.bulk_upload_limit_bytes,
+        metavar="N",
+        help="largest CSV one Bulk API 2.0 ingest upload may carry (default: %(default)s)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"]
     )
     return parser
@@ -66,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         data_dir=args.data_dir,
         sample_data=not args.no_sample_data,
         generate=dict(args.generate),
+        bulk_upload_limit_bytes=args.bulk_upload_limit_bytes,
     )
 
 

@@ -33,3 +33,13 @@ class EmulatorConfig:
     session_timeout: float = defaults.SESSION_TIMEOUT_SECONDS
     cursor_timeout: float = defaults.QUERY_CURSOR_TIMEOUT_SECONDS
     daily_api_requests: int = defaults.DAILY_API_REQUESTS
+    #: Largest CSV one Bulk API 2.0 ingest upload may carry (Salesforce: 150 MB once base64-encoded,
+    #: i.e. about 100 MB as sent).
+    bulk_upload_limit_bytes: int = 100 * 1024 * 1024
+    #: Jobs per page of ``GET /jobs/ingest`` and ``GET /jobs/query`` (Salesforce: 1000).
+    bulk_jobs_page_size: int = 1000
+    #: Bulk API 2.0 pacing: seconds a job waits queued (``UploadComplete``) before processing, records
+    #: an ingest job applies per transaction, and the pause between two such chunks.
+    bulk_queue_delay: float = 0.2
+    bulk_chunk_rows: int = 2000
+    bulk_chunk_delay: float = 0.002

@@ -18,6 +18,7 @@ still gets it, then dropped.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import threading
 import time
@@ -56,6 +57,8 @@ _CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
     "Contact": (("Attachment", "ParentId"),),
     "Opportunity": (("Attachment", "ParentId"),),
 }
+#: Unique savepoint names for ``Store.transaction`` (nested blocks need distinct ones).
+_SAVEPOINT_IDS = itertools.count(1)
 
 
 def quote(identifier: str) -> str:
@@ -163,13 +166,28 @@ class Store:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN")
-        try:
+        with self.transaction():
             yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All store writes inside the block commit together, or none do if it raises.
+
+        Savepoints rather than ``BEGIN``, so blocks nest: an sObject Collections call with
+        ``allOrNone`` wraps many creates/deletes (each possibly its own transaction) in one outer
+        block and rolls every record back when one fails. The store lock is held throughout, so no
+        other thread's statements land inside the transaction.
+        """
+        name = f"sp_{next(_SAVEPOINT_IDS)}"
+        with self.lock:
+            self._conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+                raise
+            self._conn.execute(f"RELEASE {name}")
 
     # ----------------------------------------------------------------------------------- ids
 
@@ -405,6 +423,126 @@ class Store:
                 inserted += len(chunk)
         return inserted
 
+    # ----------------------------------------------------------------------------------- batched DML (Bulk API)
+
+    def create_many(
+        self, obj: SObjectDef, records: Sequence[Mapping[str, object]], user_id: str
+    ) -> list[str | ApiError]:
+        """Validate and insert many records at once, as Bulk API ingest does: each record succeeds or
+        fails on its own with the error ``create`` would raise for it; the valid ones are inserted with
+        one ``executemany`` in one transaction. Returns, per record and in order, its Id or its error.
+
+        The checks are ``_validated``'s for a create, in the same order. What is hoisted out of the
+        per-record loop is the work that does not depend on the record (field resolution, defaults,
+        timestamp, Id reservation), and reference/uniqueness lookups are one query per batch instead of
+        one per record; that is what lets a 100 MB upload finish in seconds.
+        """
+        with self.lock, self.transaction():
+            batch = _CreateBatch(obj, user_id, self._defaults_for(obj, user_id))
+            outcomes: list[dict[str, Any] | ApiError] = []
+            for values in records:
+                try:
+                    outcomes.append(batch.row(values))
+                except ApiError as exc:
+                    outcomes.append(exc)
+            self._check_batch_references(obj, outcomes)
+            new_ids = iter(self.new_ids(obj, sum(isinstance(o, dict) for o in outcomes)))
+            taken = self._taken_unique_values(obj, outcomes)
+            now = now_string()
+            results: list[str | ApiError] = []
+            rows: list[dict[str, Any]] = []
+            for outcome in outcomes:
+                if isinstance(outcome, ApiError):
+                    results.append(outcome)
+                    continue
+                clash = _unique_clash(obj, outcome, taken)
+                if clash is not None:
+                    results.append(clash)
+                    continue
+                record_id = next(new_ids)
+                for name in _unique_fields(obj):
+                    if outcome.get(name) is not None:
+                        taken[name].setdefault(outcome[name], record_id)
+                apply_computed(obj.name, outcome)
+                self._stamp_new(obj, outcome, record_id, user_id, now)
+                rows.append(outcome)
+                results.append(record_id)
+            if rows:
+                columns = sorted({c for row in rows for c in row})
+                self._conn.executemany(
+                    f"INSERT INTO {quote(obj.name)} ({', '.join(map(quote, columns))}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    [[row.get(c) for c in columns] for row in rows],
+                )
+        return results
+
+    def hard_delete(self, obj: SObjectDef, record_id: str, user_id: str) -> str:
+        """Delete a record for good (Bulk API ``hardDelete``): children go as with ``delete``, and the
+        record itself is removed, so not even ``queryAll`` returns it. Returns its Id."""
+        with self.lock, self.transaction():
+            canonical = self.delete(obj, record_id, user_id)
+            self._conn.execute(f"DELETE FROM {quote(obj.name)} WHERE Id = ?", (canonical,))
+        return canonical
+
+    def _defaults_for(self, obj: SObjectDef, user_id: str) -> dict[str, Any]:
+        defaults: dict[str, Any] = {}
+        self._apply_defaults(obj, defaults, user_id)
+        return defaults
+
+    def _check_batch_references(self, obj: SObjectDef, outcomes: list[dict[str, Any] | ApiError]) -> None:
+        """``_check_references`` for a whole batch: one lookup per referenced table, then per record the
+        first bad reference (in the record's field order) replaces it with its error."""
+        references = [f.name for f in obj.fields if f.type == "reference"]
+        wanted: dict[str, set[str]] = {}
+        for outcome in outcomes:
+            if isinstance(outcome, dict):
+                for name in references:
+                    value = outcome.get(name)
+                    if value is not None:
+                        target = sobject_for_key_prefix(value)
+                        assert target is not None  # to_storage checked the prefix
+                        wanted.setdefault(target.name, set()).add(value)
+        found: dict[str, int] = {}
+        for table, values in wanted.items():
+            for chunk in _chunks(sorted(values), _LOOKUP_CHUNK):
+                found.update(
+                    self._conn.execute(
+                        f"SELECT Id, IsDeleted FROM {quote(table)} WHERE Id IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
+                )
+        names = set(references)
+        for index, outcome in enumerate(outcomes):
+            if not isinstance(outcome, dict):
+                continue
+            for name, value in outcome.items():
+                if name not in names or value is None:
+                    continue
+                if value not in found:
+                    outcomes[index] = ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
+                    break
+                if found[value]:
+                    outcomes[index] = ApiError(400, "ENTITY_IS_DELETED", "entity is deleted", [name])
+                    break
+
+    def _taken_unique_values(
+        self, obj: SObjectDef, outcomes: list[dict[str, Any] | ApiError]
+    ) -> dict[str, dict[object, str]]:
+        """For each unique field: the values of this batch that live records already hold, and whose."""
+        taken: dict[str, dict[object, str]] = {}
+        for name in _unique_fields(obj):
+            values = sorted({o[name] for o in outcomes if isinstance(o, dict) and o.get(name) is not None}, key=str)
+            holders: dict[object, str] = {}
+            for chunk in _chunks(values, _LOOKUP_CHUNK):
+                for value, holder in self._conn.execute(
+                    f"SELECT {quote(name)}, Id FROM {quote(obj.name)} WHERE IsDeleted = 0 AND "
+                    f"{quote(name)} IN ({', '.join('?' * len(chunk))}) ORDER BY rowid",
+                    chunk,
+                ):
+                    holders.setdefault(value, holder)
+            taken[name] = holders
+        return taken
+
     # ----------------------------------------------------------------------------------- validation
 
     def _validated(
@@ -583,6 +721,13 @@ class Store:
         with self.lock:
             return len(self._cursors)
 
+    def close_query(self, cursor_id: str) -> None:
+        """Drop an open cursor now (its reader has every row it needs) rather than when it expires."""
+        with self.lock:
+            cursor = self._cursors.get(cursor_id)
+            if cursor is not None:
+                self._drop_cursor(cursor)
+
     def _expire_cursors(self) -> None:
         now = self._clock()
         for cursor in list(self._cursors.values()):
@@ -598,3 +743,80 @@ class Store:
     def _drop_cursor(self, cursor: _Cursor) -> None:
         self._cursors.pop(cursor.cursor_id, None)
         self._conn.execute(f"DROP TABLE IF EXISTS temp.{quote(cursor.table)}")
+
+
+# --------------------------------------------------------------------------------------- batched creates
+
+#: Ids / values per ``IN (...)`` lookup of a batch (well under SQLite's bound-parameter limit).
+_LOOKUP_CHUNK = 500
+_UNIQUE_BY_OBJECT: dict[str, tuple[str, ...]] = {}
+
+
+def _unique_fields(obj: SObjectDef) -> tuple[str, ...]:
+    names = _UNIQUE_BY_OBJECT.get(obj.name)
+    if names is None:
+        names = _UNIQUE_BY_OBJECT[obj.name] = tuple(f.name for f in obj.fields if f.unique)
+    return names
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _unique_clash(
+    obj: SObjectDef, row: Mapping[str, Any], taken: Mapping[str, Mapping[object, str]]
+) -> ApiError | None:
+    """``_check_unique``'s error for a batched record, against live records and earlier records of the batch."""
+    for name in _unique_fields(obj):
+        value = row.get(name)
+        if value is not None and value in taken[name]:
+            message = f"duplicate value found: {name} duplicates value on record with id: {taken[name][value]}"
+            return ApiError(400, "DUPLICATE_VALUE", message, [])
+    return None
+
+
+class _CreateBatch:
+    """The database-free part of ``_validated`` for creates, with field resolution, defaults and the
+    required-field list worked out once per batch (``Store.create_many``)."""
+
+    def __init__(self, obj: SObjectDef, user_id: str, defaults: Mapping[str, Any]) -> None:
+        self.obj = obj
+        self.defaults = defaults
+        self.required = [f.name for f in obj.fields if f.required_on_create]
+        self.fields: dict[str, FieldDef | None] = {}
+        self.locator = BodyLocator(None)
+
+    def _field(self, key: str) -> FieldDef | None:
+        try:
+            return self.fields[key]
+        except KeyError:
+            found = self.fields[key] = self.obj.field(key)
+            return found
+
+    def row(self, values: Mapping[str, object]) -> dict[str, Any]:
+        """The record's storage row (defaults filled in), or the ``ApiError`` ``create`` would raise."""
+        obj = self.obj
+        changes: dict[str, Any] = {}
+        read_only: list[str] = []
+        for key, raw in values.items():
+            if key == "attributes":
+                continue
+            f = self._field(key)
+            if f is None:
+                raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
+            changes[f.name] = to_storage(obj, f, raw, self.locator)
+            if not f.createable:
+                read_only.append(f.name)
+        if read_only:
+            raise ApiError(
+                400, "INVALID_FIELD_FOR_INSERT_UPDATE", _UPDATE_WARNING.format(fields=", ".join(read_only)), read_only
+            )
+        for name, value in self.defaults.items():
+            changes.setdefault(name, value)
+        missing = [name for name in self.required if changes.get(name) is None]
+        if missing:
+            raise ApiError(
+                400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+        return changes

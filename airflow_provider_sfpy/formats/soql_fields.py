@@ -12,6 +12,7 @@ import re
 
 _SELECT = re.compile(r"^\s*select\s+", re.IGNORECASE)
 _FROM = re.compile(r"\bfrom\b", re.IGNORECASE)
+_FROM_OBJECT = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
 class SoqlFieldListError(ValueError):
@@ -52,3 +53,18 @@ def select_fields(soql: str) -> list[str]:
     if [f.lower() for f in fields] == ["count()"]:
         raise SoqlFieldListError("SELECT COUNT() returns no records to export")
     return fields
+
+
+def from_object(soql: str) -> str:
+    """The object after the outermost FROM (``Contact`` in ``SELECT Account.Name FROM Contact``)."""
+    depth = 0
+    for position, char in enumerate(soql):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0:
+            match = _FROM_OBJECT.match(soql, position)
+            if match and (position == 0 or not soql[position - 1].isalnum()):
+                return match.group(1)
+    raise SoqlFieldListError("the query has no FROM clause")

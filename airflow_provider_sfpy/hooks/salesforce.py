@@ -13,9 +13,10 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_sfpy.client import Client, RetryPolicy, SalesforceError
+from airflow_provider_sfpy.client.aio import AsyncClient
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_sfpy.hooks.masking import mask
-from airflow_provider_sfpy.hooks.settings import ConnectionSettings
+from airflow_provider_sfpy.hooks.settings import ConnectionSettings, build_async_client
 
 
 class SalesforcePyHook(BaseHook):
@@ -67,6 +68,19 @@ class SalesforcePyHook(BaseHook):
             )
             self._client = client
         return self._client
+
+    @classmethod
+    async def aget_async_client(cls, sfpy_conn_id: str, *, retry: RetryPolicy | None = None) -> AsyncClient:
+        """A logged-in async client for a trigger, reading the connection with Airflow's async API."""
+        conn = await cls.aget_connection(sfpy_conn_id)
+        settings = ConnectionSettings.from_fields(
+            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson
+        )
+        for secret in settings.secrets():
+            mask(secret)
+        client = build_async_client(settings, retry=retry)
+        await client.login()
+        return client
 
     def test_connection(self) -> tuple[bool, str]:
         """Log in and read the org's limits; say what failed if anything does."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_sfpy.client import Client, RetryPolicy
+from airflow_provider_sfpy.client.aio import AsyncClient
 from airflow_provider_sfpy.client.auth import (
     AuthFlow,
     ClientCredentialsFlow,
@@ -151,6 +152,22 @@ class ConnectionSettings:
             ca_bundle=self.extra("ca_bundle"),
             retry=retry,
         )
+
+
+def build_async_client(settings: ConnectionSettings, retry: RetryPolicy | None = None) -> AsyncClient:
+    """The async (httpx) client for the same connection, for triggers."""
+    flow = settings.auth_flow()
+    login_url = flow.instance_url or settings.login_url if isinstance(flow, SessionFlow) else settings.login_url
+    version = settings.extra("version")
+    return AsyncClient(
+        login_url=str(login_url),
+        auth=flow,
+        version=str(version) if version is not None else None,
+        timeout=settings.timeout(),
+        ca_bundle=settings.extra("ca_bundle"),
+        proxies=settings.proxies(),
+        retry=retry,
+    )
 
 
 def _infer_auth_type(login: str | None, password: str | None, extras: Mapping[str, Any]) -> str:

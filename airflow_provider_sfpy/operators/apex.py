@@ -1,0 +1,93 @@
+"""``SalesforceApexOperator`` (anonymous Apex) and ``SalesforceApexRestOperator`` (custom Apex REST endpoints)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_sfpy.client import SalesforceError, raise_for_apex_result
+from airflow_provider_sfpy.operators.base import SalesforceBaseOperator
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class SalesforceApexOperator(SalesforceBaseOperator):
+    """Execute anonymous Apex; fail the task on a compile problem or a runtime exception.
+
+    Example::
+
+        SalesforceApexOperator(
+            task_id="recalculate",
+            apex="Account a = [SELECT Id FROM Account WHERE Name = '{{ params.name }}' LIMIT 1];"
+                 " a.Rating = 'Hot'; update a;",
+        )
+
+    :param apex: the Apex code, or a path to a ``.apex`` template file (templated).
+    """
+
+    template_fields: Sequence[str] = ("apex",)
+    template_ext: Sequence[str] = (".apex",)
+    template_fields_renderers = {"apex": "java"}
+    ui_color = "#00a1e0"
+
+    def __init__(self, *, apex: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not apex or not apex.strip():
+            raise ValueError("apex is empty: give Apex code or a .apex template file")
+        self.apex = apex
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.log.info("Executing %d characters of anonymous Apex", len(self.apex))
+        result, _ = self.client.execute_anonymous(self.apex)
+        try:
+            raise_for_apex_result(result)
+        except SalesforceError as exc:
+            raise AirflowException(str(exc)) from exc
+        self.log.info("Apex compiled and ran successfully")
+        return dict(result)
+
+
+class SalesforceApexRestOperator(SalesforceBaseOperator):
+    """Call a custom Apex REST endpoint (``/services/apexrest/<path>``) and return its response body.
+
+    Example::
+
+        SalesforceApexRestOperator(task_id="summary", path="AccountSummary", query_params={"industry": "Banking"})
+
+    :param path: the endpoint path after ``/services/apexrest/`` (templated).
+    :param method: HTTP method.
+    :param query_params: query parameters (templated). (``params`` is Airflow's own DAG-params argument.)
+    :param body: JSON body (templated).
+    """
+
+    template_fields: Sequence[str] = ("path", "query_params", "body")
+    template_fields_renderers = {"body": "json", "query_params": "json"}
+    ui_color = "#00a1e0"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        method: str = "GET",
+        query_params: dict[str, Any] | None = None,
+        body: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if method.upper() not in HTTP_METHODS:
+            raise ValueError(f"method must be one of {', '.join(HTTP_METHODS)}, not {method!r}")
+        if not path or not path.strip("/"):
+            raise ValueError("path is empty: give the Apex REST endpoint, e.g. 'AccountSummary'")
+        self.path = path
+        self.method = method.upper()
+        self.query_params = query_params
+        self.body = body
+
+    def execute(self, context: Context) -> Any:
+        self.log.info("%s /services/apexrest/%s", self.method, self.path.strip("/"))
+        result, response = self.client.apexrest(self.path, self.method, params=self.query_params, body=self.body)
+        self.log.info("Apex REST answered HTTP %d", response.status)
+        return result

@@ -1,0 +1,1 @@
+"""Sensors for Salesforce work started elsewhere."""

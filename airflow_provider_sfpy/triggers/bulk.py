@@ -1,0 +1,102 @@
+"""``SalesforceBulkJobTrigger``: wait for Bulk API 2.0 jobs in the triggerer, read-only.
+
+The trigger only reads job info (GET), so a triggerer restart — which rebuilds it from
+``serialize()`` and runs ``run()`` from the start — or two copies running at once can never submit,
+close or abort anything twice. Everything it carries is plain JSON: the connection id, the job ids,
+the polling intervals and an absolute deadline (so a restart does not extend the wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary
+
+
+class SalesforceBulkJobTrigger(BaseTrigger):
+    """Fire one event when every job is JobComplete, Failed or Aborted (or the deadline passes).
+
+    Event payload: ``{"status": "success" | "timeout" | "error", "jobs": {id: summary}, "message"?}``.
+
+    :param sfpy_conn_id: the ``sfpy`` connection.
+    :param job_ids: the jobs to wait for.
+    :param job_type: ``ingest`` or ``query``.
+    :param poll_interval: first wait between polls, in seconds; grows 1.5x per poll up to ``max_poll_interval``.
+    :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    """
+
+    def __init__(
+        self,
+        sfpy_conn_id: str,
+        job_ids: list[str],
+        job_type: str = "ingest",
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 60.0,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()
+        if job_type not in ("ingest", "query"):
+            raise ValueError(f"job_type must be 'ingest' or 'query', not {job_type!r}")
+        self.sfpy_conn_id = sfpy_conn_id
+        self.job_ids = list(job_ids)
+        self.job_type = job_type
+        self.poll_interval = float(poll_interval)
+        self.max_poll_interval = float(max_poll_interval)
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "sfpy_conn_id": self.sfpy_conn_id,
+                "job_ids": list(self.job_ids),
+                "job_type": self.job_type,
+                "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+
+        summaries: dict[str, dict[str, Any]] = {}
+        try:
+            client = await SalesforcePyHook.aget_async_client(self.sfpy_conn_id)
+        except Exception as exc:  # an unknown conn id, bad credentials, ... : report, don't crash the triggerer
+            yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{type(exc).__name__}: {exc}"})
+            return
+        try:
+            pending = list(self.job_ids)
+            interval = self.poll_interval
+            while True:
+                for job_id in list(pending):
+                    info = await client.get(client.data_path(f"jobs/{self.job_type}/{job_id}"))
+                    summaries[job_id] = job_summary(info)
+                    if is_terminal(info.get("state")):
+                        pending.remove(job_id)
+                if not pending:
+                    yield TriggerEvent({"status": "success", "jobs": summaries})
+                    return
+                if self.deadline is not None and time.time() >= self.deadline:
+                    yield TriggerEvent(
+                        {
+                            "status": "timeout",
+                            "jobs": summaries,
+                            "message": f"jobs still running at the deadline: {', '.join(pending)}",
+                        }
+                    )
+                    return
+                wait = interval if self.deadline is None else max(0.0, min(interval, self.deadline - time.time()))
+                self.log.info("Waiting %.1f s for %d Bulk job(s): %s", wait, len(pending), ", ".join(pending))
+                await asyncio.sleep(wait)
+                interval = min(interval * 1.5, self.max_poll_interval)
+        except Exception as exc:
+            yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            await client.aclose()

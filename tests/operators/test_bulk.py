@@ -1,0 +1,242 @@
+"""Bulk API 2.0 ingest operator, trigger and sensor against the emulator's real background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowException, TaskDeferred
+
+from airflow_provider_sfpy.client import Client
+from airflow_provider_sfpy.operators.bulk import SalesforceBulkIngestOperator
+from airflow_provider_sfpy.sensors.bulk import SalesforceBulkJobSensor
+from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
+
+
+class FakeTI:
+    """Collects what the operator pushes to XCom (a real TI needs a running task)."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> str:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path.as_uri()
+
+
+def ingest(**kwargs: Any) -> tuple[dict[str, Any], FakeTI]:
+    ti = FakeTI()
+    operator = SalesforceBulkIngestOperator(task_id="load", deferrable=False, poll_interval=0.2, **kwargs)
+    result = operator.execute(context={"ti": ti})  # type: ignore[arg-type]
+    return result, ti
+
+
+def count(checker: Client, where: str) -> int:
+    return int(checker.query(f"SELECT COUNT() FROM Account WHERE {where}").body["totalSize"])
+
+
+def test_insert_split_into_several_jobs_with_results_saved(sfpy_conn: str, checker: Client, tmp_path: Path) -> None:
+    rows = [["Name", "Description"]] + [[f"Bulk Split {n:04d}", f"multi\nline, {n}"] for n in range(300)]
+    source = write_csv(tmp_path / "accounts.csv", rows)
+    result, ti = ingest(
+        object_type="Account",
+        operation="insert",
+        source=source,
+        max_upload_bytes=4000,
+        results_destination=(tmp_path / "results").as_uri(),
+    )
+    assert len(ti.pushed["job_ids"]) == len(result["jobs"]) > 1
+    assert result["records_processed"] == 300 and result["records_failed"] == 0
+    assert count(checker, "Name LIKE 'Bulk Split %'") == 300
+    saved = result["results"]["successful"]
+    total = 0
+    for path in saved.values():
+        with ObjectStoragePath(path).open("rb") as raw:
+            total += len(list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))))
+    assert total == 300
+    assert ti.pushed["job_links"][0].endswith(f"%2F{ti.pushed['job_ids'][0]}")
+
+
+def test_failed_rows_are_saved_before_the_task_fails(sfpy_conn: str, checker: Client, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", [["Name", "Industry"], ["Bulk Good One", "Banking"], ["", "Banking"]])
+    with pytest.raises(AirflowException, match=r"1 record\(s\) failed, more than max_failed_records=0"):
+        ingest(
+            object_type="Account", operation="insert", source=source, results_destination=(tmp_path / "out").as_uri()
+        )
+    (failed_file,) = (tmp_path / "out").glob("*-failed.csv")
+    failed = list(csv.DictReader(failed_file.open(newline="")))
+    assert len(failed) == 1 and failed[0]["sf__Error"].startswith("REQUIRED_FIELD_MISSING")
+    assert count(checker, "Name = 'Bulk Good One'") == 1
+
+
+def test_failures_within_budget_go_to_xcom(sfpy_conn: str) -> None:
+    records = [{"Name": "Bulk Xcom A"}, {"Name": ""}]
+    result, _ = ingest(object_type="Account", operation="insert", records=records, max_failed_records=1)
+    (failed_csv,) = result["results"]["failed"].values()
+    assert "REQUIRED_FIELD_MISSING" in failed_csv
+    assert result["records_failed"] == 1
+
+
+def test_upsert_and_delete(sfpy_conn: str, checker: Client, tmp_path: Path) -> None:
+    rows = [["External_Id__c", "Name"], ["BULK-UP-1", "Bulk Upsert 1"], ["BULK-UP-2", "Bulk Upsert 2"]]
+    ingest(
+        object_type="Account",
+        operation="upsert",
+        external_id_field="External_Id__c",
+        source=write_csv(tmp_path / "u.csv", rows),
+    )
+    rows[1][1] = "Bulk Upsert 1 renamed"
+    ingest(
+        object_type="Account",
+        operation="upsert",
+        external_id_field="External_Id__c",
+        source=write_csv(tmp_path / "u2.csv", rows),
+    )
+    assert count(checker, "Name LIKE 'Bulk Upsert%'") == 2
+    ids = [r["Id"] for r in checker.query_records("SELECT Id FROM Account WHERE Name LIKE 'Bulk Upsert%'")]
+    ingest(object_type="Account", operation="delete", records=[{"Id": i} for i in ids])
+    assert count(checker, "Name LIKE 'Bulk Upsert%'") == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "kwargs", "message"),
+    [
+        ([["Name"]], {"operation": "insert"}, "header but no records"),
+        ([["Name", "Industry"], ["a"]], {"operation": "insert"}, "has 1 fields but the header has 2"),
+        ([["Name"], ["x"]], {"operation": "delete"}, r"needs the column\(s\) Id"),
+        ([["Name"], ["x"]], {"operation": "upsert", "external_id_field": "External_Id__c"}, "External_Id__c"),
+    ],
+)
+def test_bad_csv_fails_before_any_job(
+    sfpy_conn: str, emulator: Any, tmp_path: Path, rows: list[list[str]], kwargs: dict[str, Any], message: str
+) -> None:
+    source = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(AirflowException, match=message):
+        ingest(object_type="Account", source=source, **kwargs)
+    assert not [e for e in emulator.requests_log() if e["path"].endswith("/jobs/ingest")]
+
+
+def test_unknown_field_fails_the_job_with_salesforce_message(sfpy_conn: str, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "f.csv", [["Name", "Colour__c"], ["x", "red"]])
+    with pytest.raises(AirflowException, match="Colour__c"):
+        ingest(object_type="Account", operation="insert", source=source)
+
+
+def test_deferral_hands_a_json_only_trigger_to_the_triggerer(sfpy_conn: str, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "d.csv", [["Name"], ["Bulk Deferred"]])
+    operator = SalesforceBulkIngestOperator(
+        task_id="load", object_type="Account", operation="insert", source=source, deferrable=True, poll_interval=0.2
+    )
+    ti = FakeTI()
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context={"ti": ti})  # type: ignore[arg-type]
+    trigger = deferred.value.trigger
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_sfpy.triggers.bulk.SalesforceBulkJobTrigger"
+    assert kwargs["job_ids"] == ti.pushed["job_ids"] and isinstance(kwargs["deadline"], float)
+    rebuilt = SalesforceBulkJobTrigger(**kwargs)  # what a triggerer restart does
+    event = asyncio.run(_first_event(rebuilt))
+    assert event.payload["status"] == "success"
+    result = operator.execute_complete(context={"ti": ti}, event=event.payload)  # type: ignore[arg-type]
+    assert result["records_processed"] == 1
+
+
+async def _first_event(trigger: SalesforceBulkJobTrigger) -> Any:
+    async for event in trigger.run():
+        return event
+    raise AssertionError("the trigger yielded nothing")
+
+
+def test_two_trigger_copies_complete_the_same_job_and_write_nothing(
+    sfpy_conn: str, checker: Client, emulator: Any
+) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+    checker.jobs.ingest.upload(job["id"], b"Name\nBulk Twin\n")
+    checker.jobs.ingest.close(job["id"])
+    emulator.clear_requests_log()
+
+    async def both() -> list[Any]:
+        a = SalesforceBulkJobTrigger(sfpy_conn_id=sfpy_conn, job_ids=[job["id"]], poll_interval=0.1)
+        b = SalesforceBulkJobTrigger(**a.serialize()[1])
+        return list(await asyncio.gather(_first_event(a), _first_event(b)))
+
+    events = asyncio.run(both())
+    assert [e.payload["status"] for e in events] == ["success", "success"]
+    assert all(e.payload["jobs"][job["id"]]["state"] == "JobComplete" for e in events)
+    writes = [e for e in emulator.requests_log() if e["method"] not in ("GET",) and "oauth2" not in e["path"]]
+    assert writes == []
+
+
+def test_trigger_reports_unknown_connection_and_unknown_job(sfpy_conn: str) -> None:
+    missing_conn = asyncio.run(_first_event(SalesforceBulkJobTrigger(sfpy_conn_id="no_such_conn", job_ids=["750x"])))
+    assert missing_conn.payload["status"] == "error" and "no_such_conn" in missing_conn.payload["message"]
+    missing_job = asyncio.run(
+        _first_event(SalesforceBulkJobTrigger(sfpy_conn_id=sfpy_conn, job_ids=["7505g00000000000AA"]))
+    )
+    assert missing_job.payload["status"] == "error" and "NOT_FOUND" in missing_job.payload["message"]
+
+
+def test_trigger_deadline(sfpy_conn: str, checker: Client) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body  # stays Open
+    import time
+
+    trigger = SalesforceBulkJobTrigger(
+        sfpy_conn_id=sfpy_conn, job_ids=[job["id"]], poll_interval=0.1, deadline=time.time() + 0.3
+    )
+    event = asyncio.run(_first_event(trigger))
+    assert event.payload["status"] == "timeout" and job["id"] in event.payload["message"]
+    checker.jobs.ingest.abort(job["id"])
+
+
+def test_sensor_on_an_external_job(sfpy_conn: str, checker: Client) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+    checker.jobs.ingest.upload(job["id"], b"Name\nBulk Sensed\n")
+    checker.jobs.ingest.close(job["id"])
+    sensor = SalesforceBulkJobSensor(task_id="wait", job_ids=job["id"], poke_interval=0.2, timeout=30, deferrable=False)
+    result = sensor.execute(context={})  # type: ignore[arg-type]
+    assert result[job["id"]]["state"] == "JobComplete"
+
+
+def test_sensor_fails_on_an_aborted_job(sfpy_conn: str, checker: Client) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+    checker.jobs.ingest.abort(job["id"])
+    sensor = SalesforceBulkJobSensor(
+        task_id="wait", job_ids=[job["id"]], poke_interval=0.2, timeout=30, deferrable=True
+    )
+    with pytest.raises(AirflowException, match="Aborted"):
+        sensor.execute(context={})  # type: ignore[arg-type]
+
+
+def test_on_kill_aborts_open_jobs(sfpy_conn: str, checker: Client) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+    operator = SalesforceBulkIngestOperator(
+        task_id="load", object_type="Account", operation="insert", records=[{"Name": "x"}], deferrable=False
+    )
+    operator._job_ids = [job["id"]]
+    operator.on_kill()
+    assert checker.jobs.ingest.info(job["id"]).body["state"] == "Aborted"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"operation": "merge"}, "operation must be one of"),
+        ({"operation": "upsert"}, "external_id_field"),
+        ({"operation": "insert", "records": [{"Name": "x"}]}, "exactly one of source"),
+        ({"operation": "insert", "column_delimiter": "COLON"}, "column_delimiter"),
+        ({"operation": "insert", "max_upload_bytes": 200_000_000}, "max_upload_bytes"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SalesforceBulkIngestOperator(task_id="x", object_type="Account", source="file:///tmp/x.csv", **kwargs)
