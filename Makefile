@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 FLOOR_VENV := .venv-floor
 FLOOR_AIRFLOW_VERSION ?= 3.1.8
 
-.PHONY: venv test lint typecheck pytest test-floor demo clean
+.PHONY: venv test lint typecheck pytest test-floor demo bench clean
 
 # $(call make_venv,dir,airflow-version)
 define make_venv
@@ -43,6 +43,10 @@ test: lint typecheck pytest test-floor
 
 demo: venv
 	$(PY) demo/run_demo.py
+
+# Side-by-side benchmarks (not part of `make test`; see bench/README.md).
+bench: venv
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-output

@@ -48,6 +48,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_sfpy.operators.chatter",
                     "airflow_provider_sfpy.operators.wave",
                     "airflow_provider_sfpy.operators.bulk",
+                    "airflow_provider_sfpy.operators.bulk_query",
                 ],
             }
         ],

@@ -99,3 +99,38 @@ def test_pipeline_dag(sfpy_default: None, checker: Client, tmp_path: Path) -> No
     created = [c for c in xcoms["upsert_accounts"]["created"] if c]
     assert created == [], "an upsert of exported accounts must update them, never create copies"
     assert xcoms["announce"].startswith("0D5")
+
+
+def test_bulk_ingest_dag_defers_and_saves_results(sfpy_default: None, checker: Client, tmp_path: Path) -> None:
+    _, xcoms = run_dag("example_sfpy_bulk_ingest", output_dir=tmp_path.as_uri(), rows=300)
+    load = xcoms["load_contacts"]
+    assert load["records_processed"] == 300 and load["records_failed"] == 0
+    saved = [ObjectStoragePath(p) for p in load["results"]["successful"].values()]
+    rows = [r for p in saved for r in csv.DictReader(io.StringIO(p.read_text()))]
+    assert len(rows) == 300 and all(r["sf__Created"] == "true" for r in rows)
+    assert rows[0]["Title"].startswith('Senior "Engineer"\n')
+    assert checker.query("SELECT COUNT() FROM Contact WHERE LastName LIKE 'Example, %'").body["totalSize"] >= 300
+    upsert = xcoms["upsert_accounts"]
+    assert upsert["records_processed"] == 2
+    (successes,) = upsert["results"]["successful"].values()
+    assert "Bulk Example One" in successes
+
+
+def test_bulk_sensor_dag(sfpy_default: None) -> None:
+    _, xcoms = run_dag("example_sfpy_bulk_sensor")
+    (job_id,) = xcoms["start_partner_load"]
+    assert xcoms["wait_for_partner_load"][job_id]["state"] == "JobComplete"
+
+
+def test_bulk_query_dag(sfpy_default: None, checker: Client, tmp_path: Path) -> None:
+    _, xcoms = run_dag("example_sfpy_bulk_query", output_dir=tmp_path.as_uri())
+    parts = xcoms["contacts_parts"]
+    contacts = checker.query("SELECT COUNT() FROM Contact").body["totalSize"]
+    assert parts["rows"] == contacts and len(parts["paths"]) == -(-contacts // 20)
+    part_rows = [r for p in parts["paths"] for r in csv.DictReader(io.StringIO(ObjectStoragePath(p).read_text()))]
+    assert len(part_rows) == contacts and len({r["Id"] for r in part_rows}) == contacts
+    combined = xcoms["accounts_combined"]
+    (path,) = combined["paths"]
+    account_rows = list(csv.DictReader(io.StringIO(ObjectStoragePath(path).read_text())))
+    assert len(account_rows) == combined["rows"] == checker.query("SELECT COUNT() FROM Account").body["totalSize"]
+    assert list(account_rows[0]) == ["Id", "Name", "Industry", "AnnualRevenue"]

@@ -1,0 +1,36 @@
+"""SalesforceBulkJobSensor: wait for a Bulk job that something else started (here, a task using the client)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+from airflow_provider_sfpy.sensors.bulk import SalesforceBulkJobSensor
+
+with DAG(
+    dag_id="example_sfpy_bulk_sensor",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["sfpy", "example", "bulk"],
+) as dag:
+
+    @task
+    def start_partner_load() -> list[str]:
+        """An 'external' load: create, upload and close a job directly with the client."""
+        ingest = SalesforcePyHook().get_conn().jobs.ingest
+        job, _ = ingest.create({"object": "Account", "operation": "insert", "lineEnding": "LF"})
+        ingest.upload(job["id"], b"Name,Industry\nPartner Load One,Retail\nPartner Load Two,Retail\n")
+        ingest.close(job["id"])
+        return [job["id"]]
+
+    wait = SalesforceBulkJobSensor(
+        task_id="wait_for_partner_load",
+        job_ids="{{ ti.xcom_pull(task_ids='start_partner_load') | join(',') }}",
+        deferrable=True,
+        poke_interval=1.0,
+        timeout=600,
+    )
+    start_partner_load() >> wait
