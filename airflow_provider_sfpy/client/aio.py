@@ -120,8 +120,23 @@ class AsyncClient:
             response = await self._send("GET", resolve_server_link(self._token.instance_url, path), params=params)
         return response.json() if response.content else None
 
+    async def patch(self, path: str, body: Mapping[str, Any]) -> Any:
+        """PATCH JSON (used only to abort jobs when a user kills the task: idempotent)."""
+        if self._token is None:
+            await self.login()
+        assert self._token is not None
+        response = await self._send("PATCH", resolve_server_link(self._token.instance_url, path), json_body=body)
+        return response.json() if response.content else None
+
     async def _send(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, data: Any = None, check: bool = True
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        json_body: Any = None,
+        check: bool = True,
     ) -> httpx.Response:
         headers = {"Accept": "application/json"}
         if self._token is not None and data is None:
@@ -145,7 +160,7 @@ class AsyncClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(method, url, params, data, headers, check)
+                    return await self._attempt(method, url, params, data, json_body, headers, check)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             if isinstance(last, _Retry):
@@ -159,14 +174,15 @@ class AsyncClient:
         url: str,
         params: Mapping[str, Any] | None,
         data: Any,
+        json_body: Any,
         headers: dict[str, str],
         check: bool,
     ) -> httpx.Response:
         path = httpx.URL(url).path
         try:
-            response = await self._http.request(method, url, params=params, data=data, headers=headers)
+            response = await self._http.request(method, url, params=params, data=data, json=json_body, headers=headers)
         except httpx.HTTPError as exc:
-            # Only GETs and the token request go through here: both are safe to repeat.
+            # Only GETs, the token request and the abort PATCH go through here: all safe to repeat.
             final = SalesforceConnectionError(
                 f"could not complete the request: {type(exc).__name__}", method=method, url=path
             )

@@ -491,7 +491,7 @@ class Store:
 
     def _check_batch_references(self, obj: SObjectDef, outcomes: list[dict[str, Any] | ApiError]) -> None:
         """``_check_references`` for a whole batch: one lookup per referenced table, then per record the
-        first bad reference (in the record's field order) replaces it with its error."""
+        first bad reference (in the object's field order) replaces it with its error."""
         references = [f.name for f in obj.fields if f.type == "reference"]
         wanted: dict[str, set[str]] = {}
         for outcome in outcomes:
@@ -511,12 +511,12 @@ class Store:
                         chunk,
                     ).fetchall()
                 )
-        names = set(references)
         for index, outcome in enumerate(outcomes):
             if not isinstance(outcome, dict):
                 continue
-            for name, value in outcome.items():
-                if name not in names or value is None:
+            for name in references:
+                value = outcome.get(name)
+                if value is None:
                     continue
                 if value not in found:
                     outcomes[index] = ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
@@ -750,6 +750,8 @@ class Store:
 #: Ids / values per ``IN (...)`` lookup of a batch (well under SQLite's bound-parameter limit).
 _LOOKUP_CHUNK = 500
 _UNIQUE_BY_OBJECT: dict[str, tuple[str, ...]] = {}
+#: Text types ``to_storage`` stores exactly as given when the value is a non-empty ``str`` within length.
+_VERBATIM_TEXT = frozenset({"string", "textarea", "picklist", "multipicklist", "phone", "url"})
 
 
 def _unique_fields(obj: SObjectDef) -> tuple[str, ...]:
@@ -805,18 +807,20 @@ class _CreateBatch:
             f = self._field(key)
             if f is None:
                 raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
-            changes[f.name] = to_storage(obj, f, raw, self.locator)
+            if f.type in _VERBATIM_TEXT and type(raw) is str and raw and (not f.length or len(raw) <= f.length):
+                changes[f.name] = raw  # what to_storage returns for it, without the call (hot path)
+            else:
+                changes[f.name] = to_storage(obj, f, raw, self.locator)
             if not f.createable:
                 read_only.append(f.name)
         if read_only:
             raise ApiError(
                 400, "INVALID_FIELD_FOR_INSERT_UPDATE", _UPDATE_WARNING.format(fields=", ".join(read_only)), read_only
             )
-        for name, value in self.defaults.items():
-            changes.setdefault(name, value)
-        missing = [name for name in self.required if changes.get(name) is None]
+        row = {**self.defaults, **changes}
+        missing = [name for name in self.required if row.get(name) is None]
         if missing:
             raise ApiError(
                 400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
             )
-        return changes
+        return row

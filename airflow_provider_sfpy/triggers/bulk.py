@@ -13,9 +13,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from airflow import __version__ as airflow_version
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from packaging.version import Version
 
 from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary
+
+# From Airflow 3.3 the triggerer calls ``on_kill()`` when a user kills a deferred task; before that a
+# cancelled trigger must itself tell a user's kill from a triggerer restart (``_killed_by_user``).
+TRIGGERER_CALLS_ON_KILL = Version(airflow_version) >= Version("3.3.0")
 
 
 class SalesforceBulkJobTrigger(BaseTrigger):
@@ -63,6 +69,59 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            async for event in self._watch():
+                yield event
+        except asyncio.CancelledError:
+            if not TRIGGERER_CALLS_ON_KILL and await self._killed_by_user():
+                await self.abort_unfinished_jobs()
+            raise
+
+    async def on_kill(self) -> None:
+        """A user killed (marked) the deferred task: abort the jobs that are still running."""
+        await self.abort_unfinished_jobs()
+
+    async def abort_unfinished_jobs(self) -> None:
+        """Abort every job of this trigger that is not yet terminal. The trigger's only write."""
+        from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+
+        client = await SalesforcePyHook.aget_async_client(self.sfpy_conn_id)
+        try:
+            for job_id in self.job_ids:
+                path = client.data_path(f"jobs/{self.job_type}/{job_id}")
+                info = await client.get(path)
+                if not is_terminal(info.get("state")):
+                    await client.patch(path, {"state": "Aborted"})
+                    self.log.info("Aborted Bulk job %s because the task was killed", job_id)
+        finally:
+            await client.aclose()
+
+    async def _killed_by_user(self) -> bool:
+        """On Airflow < 3.3: the task is no longer DEFERRED, so this cancellation is a user's kill.
+
+        When the state cannot be read (no task instance, API unreachable) the answer is no: a job
+        must never be aborted because a triggerer merely restarted.
+        """
+        task_instance = getattr(self, "task_instance", None)
+        if task_instance is None:
+            return False
+        try:
+            from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+            from asgiref.sync import sync_to_async
+
+            states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+                dag_id=task_instance.dag_id,
+                task_ids=[task_instance.task_id],
+                run_ids=[task_instance.run_id],
+                map_index=task_instance.map_index,
+            )
+            state = states[task_instance.run_id][task_instance.task_id]
+        except Exception as exc:
+            self.log.warning("Could not read the task's state after cancellation: %s", exc)
+            return False
+        return str(state) not in ("deferred", "TaskInstanceState.DEFERRED")
+
+    async def _watch(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
 
         summaries: dict[str, dict[str, Any]] = {}

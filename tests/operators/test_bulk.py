@@ -240,3 +240,28 @@ def test_on_kill_aborts_open_jobs(sfpy_conn: str, checker: Client) -> None:
 def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SalesforceBulkIngestOperator(task_id="x", object_type="Account", source="file:///tmp/x.csv", **kwargs)
+
+
+def test_a_users_kill_aborts_the_jobs_the_trigger_waits_for(sfpy_conn: str, checker: Client) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+    trigger = SalesforceBulkJobTrigger(sfpy_conn_id=sfpy_conn, job_ids=[job["id"]], poll_interval=0.1)
+    asyncio.run(trigger.on_kill())
+    assert checker.jobs.ingest.info(job["id"]).body["state"] == "Aborted"
+
+
+def test_a_triggerer_restart_never_aborts(sfpy_conn: str, checker: Client, emulator: Any) -> None:
+    job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body  # stays Open
+
+    async def start_then_cancel() -> None:
+        trigger = SalesforceBulkJobTrigger(sfpy_conn_id=sfpy_conn, job_ids=[job["id"]], poll_interval=0.1)
+        task = asyncio.ensure_future(_first_event(trigger))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    emulator.clear_requests_log()
+    asyncio.run(start_then_cancel())
+    assert checker.jobs.ingest.info(job["id"]).body["state"] == "Open"
+    assert not [e for e in emulator.requests_log() if e["method"] == "PATCH"]
+    checker.jobs.ingest.abort(job["id"])

@@ -14,11 +14,11 @@ import itertools
 import logging
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from airflow_provider_sfpy.emulator.bulk.columns import Column, resolve_columns
 from airflow_provider_sfpy.emulator.bulk.errors import JobFailure
-from airflow_provider_sfpy.emulator.bulk.formats import CsvParseError, Record, UploadReader
+from airflow_provider_sfpy.emulator.bulk.formats import CsvParseError, UploadReader, line_endings_are_uniform
 from airflow_provider_sfpy.emulator.bulk.ingest_files import ResultWriter, UnprocessedWriter, write_header_only_results
 from airflow_provider_sfpy.emulator.bulk.jobs import (
     FAILED,
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 
 NO_DATA = "InvalidBatch : No data was uploaded for the job"
 INTERNAL_ERROR = "InternalServerError : An unexpected error occurred while processing the job"
-
-
-def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    while chunk := list(itertools.islice(records, size)):
-        yield chunk
 
 
 class IngestProcessor:
@@ -101,13 +96,16 @@ class IngestProcessor:
             self.jobs.update(job, processing_ms=elapsed)
 
     def _validate(self) -> tuple[str, list[Column]]:
-        """Read the whole upload once: header mapped, every record well-formed. Raises on the first
-        problem, before anything is written."""
+        """Read the whole upload once: header mapped, every record well-formed and ended right. Raises on
+        the first problem, before anything is written. The record-by-record line-ending check is only
+        needed when a byte scan of the file cannot vouch for its line endings."""
         obj = lookup_sobject(self.job.sobject)
         assert obj is not None
-        with UploadReader(self.job.upload_path, self.job.csv_format) as reader:
+        path, fmt = self.job.upload_path, self.job.csv_format
+        uniform = line_endings_are_uniform(path, fmt)
+        with UploadReader(path, fmt) as reader:
             columns = resolve_columns(obj, reader.header, self.job.operation)
-            for _ in reader.records():
+            for _ in reader.rows() if uniform else reader.records():
                 pass
             return reader.raw_header, columns
 
@@ -127,25 +125,25 @@ class IngestProcessor:
         operation = operation_for(self.store, obj, columns, job.operation, job.created_by_id, external_id)
         processed = failed = 0
         with UploadReader(job.upload_path, job.csv_format) as reader, ResultWriter(job, raw_header) as results:
-            chunks = _chunks(reader.records(), max(1, self.settings.chunk_rows))
-            for chunk in chunks:
+            rows = reader.rows()
+            while chunk := list(itertools.islice(rows, max(1, self.settings.chunk_rows))):
                 if self._interrupted():
-                    self._set_aside(raw_header, chunk, chunks)
-                    return False
-                outcomes = operation.apply(chunk)
-                failed += results.add(chunk, outcomes)
+                    break
+                failed += results.add(chunk, operation.apply(chunk))
                 processed += len(chunk)
                 elapsed = int((time.monotonic() - started) * 1000)
                 self.jobs.update(job, processed=processed, failed=failed, processing_ms=elapsed)
                 self._pause(self.settings.chunk_delay)
-        if self._interrupted():  # stopped after the last chunk: nothing is left, but say so
-            self._set_aside(raw_header, [], iter(()))
+        if self._interrupted():
+            self._set_aside(processed)
             return False
         return True
 
-    def _set_aside(self, raw_header: str, first: list[Record], rest: Iterator[list[Record]]) -> None:
-        with UnprocessedWriter(self.job, raw_header) as unprocessed:
-            unprocessed.add(first)
-            for chunk in rest:
-                unprocessed.add(chunk)
+    def _set_aside(self, processed: int) -> None:
+        """``unprocessedrecords``: the header and every record after the first ``processed``, as sent."""
+        with (
+            UploadReader(self.job.upload_path, self.job.csv_format) as reader,
+            UnprocessedWriter(self.job, reader.raw_header) as unprocessed,
+        ):
+            unprocessed.add(record.raw for record in itertools.islice(reader.records(), processed, None))
         self.jobs.update(self.job, unprocessed_path=unprocessed.path)

@@ -12,12 +12,12 @@ All use the job's delimiter and line ending.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from airflow_provider_sfpy.emulator.bulk.formats import Record, RowFormatter, header_line
+from airflow_provider_sfpy.emulator.bulk.formats import RowFormatter, header_line
 from airflow_provider_sfpy.emulator.bulk.jobs import Job
 from airflow_provider_sfpy.emulator.bulk.operations import Outcome
 
@@ -54,16 +54,16 @@ class ResultWriter:
         self._success.close()
         self._failed.close()
 
-    def add(self, records: Sequence[Record], outcomes: Sequence[Outcome]) -> int:
+    def add(self, rows: Sequence[list[str]], outcomes: Sequence[Outcome]) -> int:
         """Write one chunk's results; returns how many records failed."""
         line = self._formatter.line
         succeeded: list[str] = []
         failed: list[str] = []
-        for record, outcome in zip(records, outcomes, strict=True):
+        for cells, outcome in zip(rows, outcomes, strict=True):
             if outcome.error is None:
-                succeeded.append(line([outcome.record_id, "true" if outcome.created else "false", *record.values]))
+                succeeded.append(line([outcome.record_id, "true" if outcome.created else "false", *cells]))
             else:
-                failed.append(line([outcome.record_id, outcome.error, *record.values]))
+                failed.append(line([outcome.record_id, outcome.error, *cells]))
         self._success.write("".join(succeeded))
         self._failed.write("".join(failed))
         return len(failed)
@@ -91,5 +91,5 @@ class UnprocessedWriter:
     ) -> None:
         self._file.close()
 
-    def add(self, records: Sequence[Record]) -> None:
-        self._file.write("".join(record.raw for record in records))
+    def add(self, raw_records: Iterable[str]) -> None:
+        self._file.writelines(raw_records)

@@ -19,7 +19,6 @@ from typing import Protocol
 from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.bulk.columns import Column
 from airflow_provider_sfpy.emulator.bulk.errors import record_error, sf_error
-from airflow_provider_sfpy.emulator.bulk.formats import Record
 from airflow_provider_sfpy.emulator.describe import deletable
 from airflow_provider_sfpy.emulator.errors import ApiError
 from airflow_provider_sfpy.emulator.schema import FieldDef, SObjectDef
@@ -38,35 +37,36 @@ class Outcome:
 
 
 class Operation(Protocol):
-    def apply(self, records: Sequence[Record]) -> list[Outcome]: ...
+    def apply(self, rows: Sequence[list[str]]) -> list[Outcome]: ...
 
 
 class _RowValues:
-    """CSV cells -> the field values a store call takes (relationship columns looked up to Ids)."""
+    """CSV cells -> the field values a store call takes (relationship columns looked up to Ids).
 
-    def __init__(self, store: Store, obj: SObjectDef, columns: Sequence[Column]) -> None:
+    Column positions are worked out once per job: this runs for every record of a 100 MB upload.
+    """
+
+    def __init__(self, store: Store, columns: Sequence[Column], skip: str | None = None) -> None:
         self.store = store
-        self.obj = obj
-        self.columns = list(columns)
+        self.plain = [(i, c.field.name) for i, c in enumerate(columns) if c.parent is None and c.field.name != skip]
+        self.related = [(i, c) for i, c in enumerate(columns) if c.parent is not None]
+        self.positions = {c.field.name: i for i, c in enumerate(columns) if c.parent is None}
 
-    def values(self, cells: Sequence[str], skip: str | None = None) -> dict[str, object]:
+    def values(self, cells: Sequence[str]) -> dict[str, object]:
         values: dict[str, object] = {}
-        for column, cell in zip(self.columns, cells, strict=True):
-            if cell == "" or column.field.name == skip:
-                continue
-            if cell == NULL_VALUE:
-                values[column.field.name] = None
-            elif column.parent is not None:
-                values[column.field.name] = self._parent_id(column, cell)
-            else:
-                values[column.field.name] = cell
+        for index, name in self.plain:
+            cell = cells[index]
+            if cell:
+                values[name] = None if cell == NULL_VALUE else cell
+        for index, column in self.related:
+            cell = cells[index]
+            if cell:
+                values[column.field.name] = None if cell == NULL_VALUE else self._parent_id(column, cell)
         return values
 
     def cell(self, cells: Sequence[str], field_name: str) -> str:
-        for column, cell in zip(self.columns, cells, strict=True):
-            if column.field.name == field_name and column.parent is None:
-                return cell
-        return ""
+        index = self.positions.get(field_name)
+        return "" if index is None else cells[index]
 
     def _parent_id(self, column: Column, value: str) -> str:
         assert column.parent is not None and column.parent_key is not None
@@ -105,18 +105,18 @@ def _missing_record(exc: ApiError) -> ApiError:
 class Insert:
     def __init__(self, store: Store, obj: SObjectDef, columns: Sequence[Column], user_id: str) -> None:
         self.store, self.obj, self.user_id = store, obj, user_id
-        self.rows = _RowValues(store, obj, columns)
+        self.rows = _RowValues(store, columns, skip="Id")
 
-    def apply(self, records: Sequence[Record]) -> list[Outcome]:
+    def apply(self, rows: Sequence[list[str]]) -> list[Outcome]:
         outcomes: list[Outcome | None] = []
         pending: list[tuple[int, dict[str, object]]] = []
-        for record in records:
+        for cells in rows:
             try:
-                if self.rows.cell(record.values, "Id") not in ("", NULL_VALUE):
+                if self.rows.cell(cells, "Id") not in ("", NULL_VALUE):
                     raise ApiError(
                         400, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
                     )
-                values = self.rows.values(record.values, skip="Id")
+                values = self.rows.values(cells)
             except ApiError as exc:
                 outcomes.append(_failure(exc))
                 continue
@@ -134,17 +134,17 @@ class Insert:
 class Update:
     def __init__(self, store: Store, obj: SObjectDef, columns: Sequence[Column], user_id: str) -> None:
         self.store, self.obj, self.user_id = store, obj, user_id
-        self.rows = _RowValues(store, obj, columns)
+        self.rows = _RowValues(store, columns, skip="Id")
 
-    def apply(self, records: Sequence[Record]) -> list[Outcome]:
+    def apply(self, rows: Sequence[list[str]]) -> list[Outcome]:
         outcomes = []
         with self.store.transaction():
-            for record in records:
+            for cells in rows:
                 record_id = ""
                 values: dict[str, object] = {}
                 try:
-                    record_id = _record_id(self.obj, self.rows.cell(record.values, "Id"), "update")
-                    values = self.rows.values(record.values, skip="Id")
+                    record_id = _record_id(self.obj, self.rows.cell(cells, "Id"), "update")
+                    values = self.rows.values(cells)
                     self.store.update(self.obj, record_id, values, self.user_id)
                 except ApiError as exc:
                     outcomes.append(_failure(record_error(self.obj, values, _missing_record(exc)), record_id))
@@ -158,19 +158,19 @@ class Upsert:
         self, store: Store, obj: SObjectDef, columns: Sequence[Column], user_id: str, external_id: FieldDef
     ) -> None:
         self.store, self.obj, self.user_id, self.external_id = store, obj, user_id, external_id
-        self.rows = _RowValues(store, obj, columns)
+        self.rows = _RowValues(store, columns, skip=external_id.name)
 
-    def apply(self, records: Sequence[Record]) -> list[Outcome]:
+    def apply(self, rows: Sequence[list[str]]) -> list[Outcome]:
         outcomes = []
         key = self.external_id.name
         with self.store.transaction():
-            for record in records:
+            for cells in rows:
                 values: dict[str, object] = {}
                 try:
-                    value = self.rows.cell(record.values, key)
+                    value = self.rows.cell(cells, key)
                     if value in ("", NULL_VALUE):
                         raise ApiError(400, "MISSING_ARGUMENT", f"{key} not specified")
-                    values = self.rows.values(record.values, skip=key)
+                    values = self.rows.values(cells)
                     record_id, created = self.store.upsert(self.obj, self.external_id, value, values, self.user_id)
                 except MultipleMatches as exc:
                     message = f"{key}: more than one record found for external id field: [{', '.join(exc.record_ids)}]"
@@ -186,16 +186,16 @@ class Upsert:
 class Delete:
     def __init__(self, store: Store, obj: SObjectDef, columns: Sequence[Column], user_id: str, hard: bool) -> None:
         self.store, self.obj, self.user_id, self.hard = store, obj, user_id, hard
-        self.rows = _RowValues(store, obj, columns)
+        self.rows = _RowValues(store, columns)
 
-    def apply(self, records: Sequence[Record]) -> list[Outcome]:
+    def apply(self, rows: Sequence[list[str]]) -> list[Outcome]:
         outcomes = []
         delete = self.store.hard_delete if self.hard else self.store.delete
         with self.store.transaction():
-            for record in records:
+            for cells in rows:
                 record_id = ""
                 try:
-                    record_id = _record_id(self.obj, self.rows.cell(record.values, "Id"), "delete")
+                    record_id = _record_id(self.obj, self.rows.cell(cells, "Id"), "delete")
                     if not deletable(self.obj):
                         raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted")
                     delete(self.obj, record_id, self.user_id)
