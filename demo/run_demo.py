@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_sfpy.emulator import defaults
 from airflow_provider_sfpy.emulator.process import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "demo-output"
-DAG_ID = "example_sfpy_accounts"
+DAG_ID = "example_sfpy_pipeline"
 
 
 def airflow_env(home: Path, emulator_url: str) -> dict[str, str]:
@@ -58,25 +61,54 @@ def run_logged(cmd: list[str], env: dict[str, str], log_path: Path, what: str) -
     print(f"  {what} ({time.monotonic() - started:.1f} s)")
 
 
+def local_path(url: str) -> str:
+    """``file:///x/y`` or ``file:/x/y`` -> a path, relative to the repository when it is inside it."""
+    path = Path(urlsplit(url).path) if url.startswith("file:") else Path(url)
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def print_story(summary: dict[str, Any]) -> None:
+    exported, upserted, bulk = summary["exported"], summary["upserted"], summary["bulk_load"]
+    states = ", ".join(f"{job} {state}" for job, state in bulk["jobs"].items())
+    results = sorted({str(Path(local_path(p)).parent) for kind in bulk["results"].values() for p in kind.values()})
+    print()
+    print("What the DAG did:")
+    print(f"  1. exported {exported['rows']} accounts with SOQL to {local_path(exported['path'])}")
+    print(
+        f"  2. re-rated them by revenue and upserted by External_Id__c: "
+        f"{upserted['succeeded']} ok, {upserted['failed']} failed"
+    )
+    print(
+        f"  3. bulk-loaded {bulk['processed']} contacts through Bulk API 2.0 ({states}), "
+        f"waiting in the triggerer; {bulk['failed']} failed rows; result CSVs in {', '.join(results)}"
+    )
+    print(f"  4. posted the outcome to Chatter (feed item {summary['chatter_post']})")
+    print()
+    print(f"Summary: {local_path(str(OUTPUT / 'summary.json'))}    Airflow's own log: {local_path(str(log_path_of()))}")
+
+
+def log_path_of() -> Path:
+    return OUTPUT / "airflow.log"
+
+
 def main() -> int:
-    OUTPUT.mkdir(exist_ok=True)
-    log_path = OUTPUT / "airflow.log"
-    log_path.write_text("")
+    if OUTPUT.exists():
+        shutil.rmtree(OUTPUT)
+    OUTPUT.mkdir()
+    log_path = log_path_of()
     bin_dir = Path(sys.executable).parent
     airflow = str(bin_dir / "airflow")
-    print("sfpy demo: a DAG exports Salesforce accounts to a file and flags the top ones, against a local emulator.")
+    print("sfpy demo: a nightly Salesforce sync DAG, run by Airflow against a local Salesforce emulator (no org).")
     with tempfile.TemporaryDirectory(prefix="sfpy-demo-home-") as home_dir, EmulatorProcess() as emulator:
-        print(f"  emulator with sample data on {emulator.base_url}")
+        print(f"  emulator with sample accounts, contacts and opportunities on {emulator.base_url}")
         env = airflow_env(Path(home_dir), emulator.base_url)
         run_logged([airflow, "db", "migrate"], env, log_path, "Airflow metadata DB created (sqlite)")
-        conf = json.dumps({"output_dir": OUTPUT.as_uri(), "top_n": 3})
+        conf = json.dumps({"output_dir": OUTPUT.as_uri()})
         run_logged([airflow, "dags", "test", DAG_ID, "--conf", conf], env, log_path, f"DAG {DAG_ID} ran")
-    summary = json.loads((OUTPUT / "summary.json").read_text())
-    export = summary["export"]
-    print()
-    print(f"Exported {export['rows']} accounts to {export['path']}")
-    print(f"Flagged as Hot: {', '.join(summary['flagged_hot'])}")
-    print(f"Summary: {OUTPUT / 'summary.json'}   Airflow log: {log_path}")
+    print_story(json.loads((OUTPUT / "summary.json").read_text()))
     return 0
 
 

@@ -472,7 +472,7 @@ class Store:
                 self._conn.executemany(
                     f"INSERT INTO {quote(obj.name)} ({', '.join(map(quote, columns))}) "
                     f"VALUES ({', '.join('?' * len(columns))})",
-                    [[row.get(c) for c in columns] for row in rows],
+                    [tuple(map(row.get, columns)) for row in rows],
                 )
         return results
 

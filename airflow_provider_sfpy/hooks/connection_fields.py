@@ -23,7 +23,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
             "client_credentials (connected app id + secret, My Domain host), refresh_token, or session "
             "(an existing access token). Left empty, it is inferred from the fields that are filled."
         ),
-        "schema": {"type": _STR, "enum": [*AUTH_TYPES, None], "default": None},
+        # No None in the enum: Airflow's form would list it as a "null" option and preselect it; an
+        # empty dropdown (value null, allowed by the type) already means "infer".
+        "schema": {"type": _STR, "enum": list(AUTH_TYPES), "default": None},
     },
     "client_id": {
         "label": "Client ID (consumer key)",

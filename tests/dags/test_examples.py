@@ -99,6 +99,10 @@ def test_pipeline_dag(sfpy_default: None, checker: Client, tmp_path: Path) -> No
     created = [c for c in xcoms["upsert_accounts"]["created"] if c]
     assert created == [], "an upsert of exported accounts must update them, never create copies"
     assert xcoms["announce"].startswith("0D5")
+    loaded = xcoms["bulk_load_contacts"]
+    assert loaded["records_processed"] == exported and loaded["records_failed"] == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["bulk_load"]["processed"] == exported and summary["upserted"]["succeeded"] == exported
 
 
 def test_bulk_ingest_dag_defers_and_saves_results(sfpy_default: None, checker: Client, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -529,3 +531,23 @@ def test_job_list_is_paged(paced: RunningEmulator) -> None:
     assert parallel["nextRecordsUrl"].startswith(
         "/services/data/v62.0/jobs/ingest?concurrencyMode=Parallel&queryLocator="
     )
+
+
+def test_shutdown_stops_a_running_job_and_removes_its_files(tmp_path: Path) -> None:
+    """Job files live under ``data_dir`` when there is one; stopping the emulator mid-job ends the
+    worker (the store closes after it) and leaves no spool behind."""
+    before = set(threading.enumerate())
+    with start_emulator(
+        sample_data=False, data_dir=tmp_path, bulk_queue_delay=0, bulk_chunk_rows=5, bulk_chunk_delay=0.05
+    ) as running:
+        bulk = Bulk(Api(running))
+        job_id = bulk.create(object="Contact", operation="insert")["id"]
+        bulk.upload(job_id, "LastName\n" + "".join(f"Stop-{i}\n" for i in range(500)))
+        assert (tmp_path / "bulk-jobs" / job_id / "upload.csv").exists()
+        bulk.set_state(job_id, "UploadComplete")
+        while bulk.info(job_id)["numberRecordsProcessed"] == 0:
+            time.sleep(0.01)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5
+    assert not (tmp_path / "bulk-jobs").exists()
+    assert not [t for t in set(threading.enumerate()) - before if t.name.startswith("sfpy-bulk")]

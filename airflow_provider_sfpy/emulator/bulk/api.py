@@ -137,7 +137,7 @@ def list_jobs(request: Request, ctx: ApiContext, kind: str) -> Response:
         more = False
     else:
         page_size = max(1, settings(ctx).jobs_page_size)
-        jobs, more = ctx.state.bulk.page(kind, after, page_size, lambda job: True)
+        jobs, more = ctx.state.bulk.page(kind, after, page_size)
     body: dict[str, Any] = {
         "done": not more,
         "records": [summary(ctx.state.bulk.snapshot(job), job_type=True) for job in jobs],

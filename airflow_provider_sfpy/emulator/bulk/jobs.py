@@ -126,7 +126,8 @@ class BulkJobs:
         """Register a job with its own (new, empty) spool directory."""
         with self._lock:
             directory = self._spool_root(data_dir) / job_id
-            directory.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(directory, ignore_errors=True)  # job Ids restart with the process
+            directory.mkdir(parents=True)
             job = Job(id=job_id, kind=kind, directory=directory, sequence=next(self._sequence), **attributes)  # type: ignore[arg-type]
             self._jobs[job_id] = job
             return job
@@ -136,11 +137,10 @@ class BulkJobs:
             job = self._jobs.get(job_id)
         return job if job is not None and job.kind == kind else None
 
-    def page(self, kind: str, after: int, limit: int, keep: Callable[[Job], bool]) -> tuple[list[Job], bool]:
-        """Up to ``limit`` jobs of ``kind`` created after sequence ``after`` that ``keep`` accepts, and
-        whether more follow."""
+    def page(self, kind: str, after: int, limit: int) -> tuple[list[Job], bool]:
+        """Up to ``limit`` jobs of ``kind`` created after sequence ``after``, and whether more follow."""
         with self._lock:
-            matching = [j for j in self._jobs.values() if j.kind == kind and j.sequence > after and keep(j)]
+            matching = [j for j in self._jobs.values() if j.kind == kind and j.sequence > after]
         matching.sort(key=lambda j: j.sequence)
         return matching[:limit], len(matching) > limit
 
@@ -217,11 +217,13 @@ class BulkJobs:
 
     def _spool_root(self, data_dir: str | Path | None) -> Path:
         """Where job files go: under the org's ``data_dir`` if it has one (large uploads then land on
-        the disk the user chose), else in a private temporary directory."""
+        the disk the user chose), else in a private temporary directory. Jobs live in memory, so files
+        a previous run left behind (it crashed before ``close``) belong to no job: they are removed."""
         if self._spool is None:
             if data_dir is not None:
                 self._spool = Path(data_dir) / "bulk-jobs"
-                self._spool.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool.mkdir(parents=True)
             else:
                 self._spool = Path(tempfile.mkdtemp(prefix="sfpy-bulk-"))
         return self._spool
