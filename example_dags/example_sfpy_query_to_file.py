@@ -37,6 +37,12 @@ with DAG(
         destination_conn_id="{{ params.output_conn_id or '' }}",
         format="jsonl",
     )
+    # SOQL can live in a .soql template file beside the DAG (rendered with Jinja like any template).
+    won_csv = SalesforceQueryToFileOperator(
+        task_id="won_opportunities_csv",
+        soql="soql/won_opportunities.soql",
+        destination="{{ params.output_dir }}/won-opportunities-{{ ds }}.csv",
+    )
     opportunities_parquet = SalesforceQueryToFileOperator(
         task_id="opportunities_parquet",
         soql="SELECT Id, Name, StageName, Amount, CloseDate, IsWon, Account.Industry FROM Opportunity",

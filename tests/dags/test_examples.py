@@ -35,6 +35,13 @@ def test_query_to_file_dag(sfpy_default: None, checker: Client, tmp_path: Path) 
     assert all(json.loads(line)["Email"] for line in contacts)
     import pyarrow.parquet as pq
 
+    won = list(csv.DictReader(io.StringIO(ObjectStoragePath(xcoms["won_opportunities_csv"]["path"]).read_text())))
+    assert list(won[0]) == ["Id", "Name", "Amount", "CloseDate", "Account.Name"]
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    expected_won = checker.query(f"SELECT COUNT() FROM Opportunity WHERE IsWon = true AND CloseDate <= {today}")
+    assert len(won) == expected_won.body["totalSize"] > 0
     table = pq.read_table(ObjectStoragePath(xcoms["opportunities_parquet"]["path"]).path)
     assert table.num_rows == checker.query("SELECT COUNT() FROM Opportunity").body["totalSize"]
 
