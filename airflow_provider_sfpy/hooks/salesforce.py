@@ -47,7 +47,7 @@ class SalesforcePyHook(BaseHook):
         """The connection's settings, validated, with its secrets registered for masking."""
         conn = self.get_connection(self.sfpy_conn_id)
         settings = ConnectionSettings.from_fields(
-            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson
+            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson, port=conn.port
         )
         for secret in settings.secrets():
             mask(secret)
@@ -74,7 +74,7 @@ class SalesforcePyHook(BaseHook):
         """A logged-in async client for a trigger, reading the connection with Airflow's async API."""
         conn = await cls.aget_connection(sfpy_conn_id)
         settings = ConnectionSettings.from_fields(
-            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson
+            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson, port=conn.port
         )
         for secret in settings.secrets():
             mask(secret)

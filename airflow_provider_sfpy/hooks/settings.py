@@ -51,7 +51,13 @@ class ConnectionSettings:
 
     @classmethod
     def from_fields(
-        cls, *, host: str | None, login: str | None, password: str | None, extras: Mapping[str, Any] | None
+        cls,
+        *,
+        host: str | None,
+        login: str | None,
+        password: str | None,
+        extras: Mapping[str, Any] | None,
+        port: int | None = None,
     ) -> ConnectionSettings:
         extras = dict(extras or {})
         auth_type = (read_extra(extras, "auth_type") or _infer_auth_type(login, password, extras)).lower()
@@ -61,7 +67,7 @@ class ConnectionSettings:
             )
         return cls(
             auth_type=auth_type,
-            login_url=(host or "").strip() or DEFAULT_LOGIN_URL,
+            login_url=_with_port((host or "").strip(), port) or DEFAULT_LOGIN_URL,
             username=(login or "").strip() or None,
             password=password or None,
             extras=extras,
@@ -168,6 +174,20 @@ def build_async_client(settings: ConnectionSettings, retry: RetryPolicy | None =
         proxies=settings.proxies(),
         retry=retry,
     )
+
+
+def _with_port(host: str, port: int | None) -> str:
+    """Connections parsed from a URI keep the port apart from the host; put it back."""
+    if not host or not port:
+        return host
+    authority = host.split("://", 1)[-1].split("/", 1)[0]
+    if ":" in authority.rsplit("]", 1)[-1]:
+        return host  # the host already names a port
+    if "://" in host:
+        scheme, rest = host.split("://", 1)
+        name, _, path = rest.partition("/")
+        return f"{scheme}://{name}:{port}" + (f"/{path}" if path else "")
+    return f"{host}:{port}"
 
 
 def _infer_auth_type(login: str | None, password: str | None, extras: Mapping[str, Any]) -> str:

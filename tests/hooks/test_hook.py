@@ -138,3 +138,17 @@ def test_legacy_field_behaviour_matches_provider_info() -> None:
     (conn,) = get_provider_info()["connection-types"]
     assert behaviour["hidden_fields"] == conn["ui-field-behaviour"]["hidden-fields"]
     assert behaviour["placeholders"] == conn["ui-field-behaviour"]["placeholders"]
+
+
+def test_connection_from_a_uri(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    from urllib.parse import quote
+
+    host = emulator.base_url.split("://", 1)[1]
+    uri = (
+        f"sfpy://{quote(emulator.username, safe='')}:{quote(emulator.password, safe='')}@{host}"
+        f"?client_id={quote(emulator.client_id)}&client_secret={quote(emulator.client_secret)}"
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_SFPY_URI", uri)
+    settings = SalesforcePyHook(sfpy_conn_id="sfpy_uri").settings()
+    assert settings.username == emulator.username and settings.auth_type == "password"
+    assert settings.login_url == host  # the URI's port is put back on the host

@@ -103,3 +103,18 @@ def test_secrets_listed_for_masking_and_hidden_from_repr() -> None:
     s = settings(client_id="id", client_secret="csecret", security_token="stoken", refresh_token="rtoken")
     assert set(s.secrets()) == {"pw", "csecret", "stoken", "rtoken"}
     assert "csecret" not in repr(s) and "pw" not in repr(s.auth_flow())
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("login.salesforce.com", None, "login.salesforce.com"),
+        ("127.0.0.1", 8999, "127.0.0.1:8999"),
+        ("http://127.0.0.1", 8999, "http://127.0.0.1:8999"),
+        ("http://127.0.0.1:7000", 8999, "http://127.0.0.1:7000"),
+        ("https://acme.my.salesforce.com/", 443, "https://acme.my.salesforce.com:443"),
+    ],
+)
+def test_a_separate_port_is_put_back_on_the_host(host: str, port: int | None, expected: str) -> None:
+    s = ConnectionSettings.from_fields(host=host, login="u", password="p", extras={}, port=port)
+    assert s.login_url == expected
