@@ -265,3 +265,21 @@ def test_a_triggerer_restart_never_aborts(sfpy_conn: str, checker: Client, emula
     assert checker.jobs.ingest.info(job["id"]).body["state"] == "Open"
     assert not [e for e in emulator.requests_log() if e["method"] == "PATCH"]
     checker.jobs.ingest.abort(job["id"])
+
+
+def test_unknown_object_fails_at_job_creation(sfpy_conn: str, tmp_path: Path) -> None:
+    from airflow_provider_sfpy.client import SalesforceError
+
+    source = write_csv(tmp_path / "o.csv", [["Name"], ["x"]])
+    with pytest.raises(SalesforceError, match="Acount"):
+        ingest(object_type="Acount", operation="insert", source=source)
+
+
+def test_sensor_on_a_job_that_does_not_exist(sfpy_conn: str) -> None:
+    from airflow_provider_sfpy.client import SalesforceNotFoundError
+
+    sensor = SalesforceBulkJobSensor(
+        task_id="wait", job_ids="7505g00000000000AA", poke_interval=0.2, timeout=5, deferrable=False
+    )
+    with pytest.raises(SalesforceNotFoundError):
+        sensor.execute(context={})  # type: ignore[arg-type]
