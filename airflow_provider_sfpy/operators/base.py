@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +31,48 @@ class SalesforceBaseOperator(BaseOperator):
     def client(self) -> Client:
         """The logged-in client (the hook logs in once per task)."""
         return self.hook.get_conn()
+
+
+class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
+    """Base of operators that wait for Bulk API 2.0 jobs: deferred to the triggerer, or by polling.
+
+    Subclasses set ``deferrable``, ``poll_interval``, ``max_poll_interval`` and ``wait_timeout`` and
+    implement ``execute_complete(context, event)``, which the deferred path resumes into.
+    """
+
+    deferrable: bool
+    poll_interval: float
+    max_poll_interval: float
+    wait_timeout: float
+
+    def wait_for_bulk_jobs(self, job_ids: list[str], job_type: str) -> dict[str, dict[str, Any]]:
+        """Each job's summary once all are terminal; when deferrable, this defers and never returns."""
+        from airflow_provider_sfpy.client.bulk2 import wait_for_jobs
+        from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
+
+        if self.deferrable:
+            self.defer(
+                trigger=SalesforceBulkJobTrigger(
+                    sfpy_conn_id=self.sfpy_conn_id,
+                    job_ids=list(job_ids),
+                    job_type=job_type,
+                    poll_interval=self.poll_interval,
+                    max_poll_interval=self.max_poll_interval,
+                    deadline=time.time() + self.wait_timeout,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.wait_timeout),
+            )
+        return wait_for_jobs(
+            getattr(self.client.jobs, job_type),
+            list(job_ids),
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            timeout=self.wait_timeout,
+            on_poll=lambda jobs: self.log.info(
+                "Job states: %s", ", ".join(f"{j}={s.get('state')}" for j, s in jobs.items())
+            ),
+        )
 
 
 def is_templated(value: object) -> bool:

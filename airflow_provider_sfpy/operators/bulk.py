@@ -13,13 +13,12 @@ import csv
 import io
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import IO, Any
 
 from airflow.sdk import BaseOperatorLink, Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_sfpy.client.bulk2 import INGEST_OPERATIONS, is_terminal, wait_for_jobs
+from airflow_provider_sfpy.client.bulk2 import INGEST_OPERATIONS, is_terminal
 from airflow_provider_sfpy.formats.csv_split import (
     DEFAULT_MAX_UPLOAD_BYTES,
     DELIMITERS,
@@ -27,10 +26,10 @@ from airflow_provider_sfpy.formats.csv_split import (
     CsvLayout,
     split_csv,
 )
-from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, default_deferrable
+from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
 from airflow_provider_sfpy.operators.bulk_results import deliver_results
 from airflow_provider_sfpy.operators.records_input import as_record_list
-from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
+from airflow_provider_sfpy.operators.storage import storage_path
 
 JOB_IDS_XCOM_KEY = "job_ids"
 JOB_LINKS_XCOM_KEY = "job_links"
@@ -55,7 +54,7 @@ class SalesforceBulkJobLink(BaseOperatorLink):
         return str(links[0]) if links else ""
 
 
-class SalesforceBulkIngestOperator(SalesforceBaseOperator):
+class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
     """Insert, update, upsert, delete or hard-delete records through Bulk API 2.0.
 
     Example::
@@ -156,7 +155,6 @@ class SalesforceBulkIngestOperator(SalesforceBaseOperator):
 
     # ------------------------------------------------------------------ submit
     def execute(self, context: Context) -> Any:
-        client = self.client
         required = self._required_columns()
         started = time.monotonic()
         total_rows = total_bytes = 0
@@ -196,29 +194,7 @@ class SalesforceBulkIngestOperator(SalesforceBaseOperator):
             total_rows,
             time.monotonic() - started,
         )
-        if self.deferrable:
-            self.defer(
-                trigger=SalesforceBulkJobTrigger(
-                    sfpy_conn_id=self.sfpy_conn_id,
-                    job_ids=self._job_ids,
-                    job_type="ingest",
-                    poll_interval=self.poll_interval,
-                    max_poll_interval=self.max_poll_interval,
-                    deadline=time.time() + self.wait_timeout,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.wait_timeout),
-            )
-        summaries = wait_for_jobs(
-            client.jobs.ingest,
-            self._job_ids,
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            timeout=self.wait_timeout,
-            on_poll=lambda jobs: self.log.info(
-                "Job states: %s", ", ".join(f"{j}={s.get('state')}" for j, s in jobs.items())
-            ),
-        )
+        summaries = self.wait_for_bulk_jobs(self._job_ids, "ingest")
         return self._finish(summaries, context)
 
     def _submit(self, upload: IO[bytes], line_ending: str, context: Context) -> str:
@@ -257,7 +233,7 @@ class SalesforceBulkIngestOperator(SalesforceBaseOperator):
 
     def _open_source(self) -> IO[bytes]:
         if self.source is not None:
-            path = ObjectStoragePath(str(self.source), conn_id=self.source_conn_id or None)
+            path = storage_path(self.source, self.source_conn_id)
             if not path.exists():
                 raise AirflowException(f"source {path} does not exist")
             return path.open("rb")

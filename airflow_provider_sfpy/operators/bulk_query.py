@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_sfpy.client.bulk2 import wait_for_jobs
-from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, default_deferrable
-from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
+from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
+from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 
 
-class SalesforceBulkQueryOperator(SalesforceBaseOperator):
+class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
     """Run a SOQL query as a Bulk API 2.0 job and stream its CSV results to object storage.
 
     Each results page (``Sforce-Locator``) becomes a part file ``part-00001.csv``... under
@@ -82,26 +78,7 @@ class SalesforceBulkQueryOperator(SalesforceBaseOperator):
         if ti is not None:
             ti.xcom_push(key="job_id", value=job_id)
         self.log.info("Bulk query job %s created", job_id)
-        if self.deferrable:
-            self.defer(
-                trigger=SalesforceBulkJobTrigger(
-                    sfpy_conn_id=self.sfpy_conn_id,
-                    job_ids=[job_id],
-                    job_type="query",
-                    poll_interval=self.poll_interval,
-                    max_poll_interval=self.max_poll_interval,
-                    deadline=time.time() + self.wait_timeout,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.wait_timeout),
-            )
-        summaries = wait_for_jobs(
-            self.client.jobs.query,
-            [job_id],
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            timeout=self.wait_timeout,
-        )
+        summaries = self.wait_for_bulk_jobs([job_id], "query")
         return self._download(job_id, summaries[job_id])
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
@@ -115,25 +92,16 @@ class SalesforceBulkQueryOperator(SalesforceBaseOperator):
             raise AirflowException(
                 f"Bulk query job {job_id} ended {summary.get('state')}: {summary.get('errorMessage') or 'no message'}"
             )
-        base = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id or None)
+        base = storage_path(self.destination, self.destination_conn_id)
         pages = self.client.jobs.query.result_pages(job_id, max_records=self.max_records_per_page)
         rows = 0
         paths: list[str] = []
         if self.combine:
-            partial = base.parent / f".{base.name}.{uuid.uuid4().hex[:12]}.partial"
             base.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with partial.open("wb") as out:
-                    for number, page in enumerate(pages):
-                        rows += page.number_of_records
-                        _copy_page(page.chunks, out, skip_header=number > 0)
-                partial.rename(base)
-            except BaseException:
-                try:
-                    partial.unlink(missing_ok=True)
-                except OSError as exc:
-                    self.log.warning("Could not remove the partial file %s: %s", partial, exc)
-                raise
+            with atomic_write(base) as out:
+                for number, page in enumerate(pages):
+                    rows += page.number_of_records
+                    _copy_page(page.chunks, out, skip_header=number > 0)
             paths.append(str(base))
         else:
             base.mkdir(parents=True, exist_ok=True)

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.client import Client
+from airflow_provider_sfpy.operators.storage import storage_path
 
 RESULT_ORDER = ("failed", "unprocessed", "successful")
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def deliver_results(
         for job_id in job_ids:
             chunks, _ = client.jobs.ingest.results(job_id, kind)
             if destination:
-                path = ObjectStoragePath(destination, conn_id=destination_conn_id or None) / f"{job_id}-{kind}.csv"
+                path = storage_path(destination, destination_conn_id) / f"{job_id}-{kind}.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 size = 0
                 with path.open("wb") as out:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from airflow_provider_sfpy.client.describe import field_types
 from airflow_provider_sfpy.formats.soql_fields import SoqlFieldListError, from_object, select_fields
 from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, make_writer
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
+from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 
@@ -87,43 +87,30 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         fields = None if self.format == "jsonl" else self._fields()
-        destination = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id or None)
-        partial = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.partial"
+        destination = storage_path(self.destination, self.destination_conn_id)
         client = self.client
         field_types = self._field_types(fields) if self.format == "parquet" and fields else None
         self.log.info("Querying Salesforce into %s (%s)", destination, self.format)
-        try:
-            try:
-                raw = partial.open("wb")
-            except OSError as exc:
-                raise OSError(
-                    f"cannot write to {destination}: {exc}. Check the path exists or can be created, "
-                    "and that destination_conn_id grants write access."
-                ) from exc
-            with raw:
-                compressed = Compressed(raw, self.compression)
-                writer = make_writer(self.format, compressed.stream, fields, field_types)
-                stream = client.query_more(
-                    self.soql, include_deleted=self.include_deleted, batch_size=self.batch_size, stream=True
-                ).body
-                self.log.info("Query matches %d records", stream.total_size)
-                last_log = time.monotonic()
-                for page in stream.pages():
-                    writer.write_page(page.get("records", ()))
-                    if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
-                        self.log.info(
-                            "Progress: %d of %d records, %d pages",
-                            writer.rows_written,
-                            stream.total_size,
-                            stream.pages_read,
-                        )
-                        last_log = time.monotonic()
-                writer.close()
-                compressed.close()
-            partial.rename(destination)
-        except BaseException:
-            self._remove_partial(partial)
-            raise
+        with atomic_write(destination) as raw:
+            compressed = Compressed(raw, self.compression)
+            writer = make_writer(self.format, compressed.stream, fields, field_types)
+            stream = client.query_more(
+                self.soql, include_deleted=self.include_deleted, batch_size=self.batch_size, stream=True
+            ).body
+            self.log.info("Query matches %d records", stream.total_size)
+            last_log = time.monotonic()
+            for page in stream.pages():
+                writer.write_page(page.get("records", ()))
+                if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
+                    self.log.info(
+                        "Progress: %d of %d records, %d pages",
+                        writer.rows_written,
+                        stream.total_size,
+                        stream.pages_read,
+                    )
+                    last_log = time.monotonic()
+            writer.close()
+            compressed.close()
         self.log.info("Wrote %d records in %d pages to %s", writer.rows_written, stream.pages_read, destination)
         return {
             "path": str(destination),
@@ -131,13 +118,6 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
             "pages": stream.pages_read,
             "format": self.format,
         }
-
-    def _remove_partial(self, partial: ObjectStoragePath) -> None:
-        """Delete the temporary file; a failure to delete must not hide the error that got us here."""
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError as exc:
-            self.log.warning("Could not remove the partial file %s: %s", partial, exc)
 
     def _fields(self) -> list[str]:
         try:

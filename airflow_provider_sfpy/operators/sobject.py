@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowException
 from airflow_provider_sfpy.client.sobjects import BLOB_FIELDS
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
 from airflow_provider_sfpy.operators.records_input import as_id_list, as_record_list
+from airflow_provider_sfpy.operators.storage import storage_path
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
 MAX_ERRORS_IN_MESSAGE = 10
@@ -203,7 +204,7 @@ class SalesforceFileInsertOperator(SalesforceBaseOperator):
         self.binary_field = binary_field
 
     def execute(self, context: Context) -> str:
-        path = ObjectStoragePath(str(self.source), conn_id=self.source_conn_id or None)
+        path = storage_path(self.source, self.source_conn_id)
         if not path.exists():
             raise AirflowException(f"source file {path} does not exist")
         sobjects = self.client.sobjects(object_type=self.object_type, binary_field=self.binary_field)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.formats.records import csv_value
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator
+from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 
 DEFAULT_MAX_XCOM_BYTES = 1_000_000
 WAVE_FORMATS = ("jsonl", "csv")
@@ -84,8 +84,7 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
         return records
 
     def _write(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        destination = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id or None)
-        partial = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.partial"
+        destination = storage_path(str(self.destination), self.destination_conn_id)
         if self.format == "jsonl":
             payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
@@ -95,15 +94,8 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
             writer.writerow(columns)
             writer.writerows([[csv_value(r.get(c)) for c in columns] for r in records])
             payload = buffer.getvalue()
-        try:
-            partial.write_bytes(payload.encode("utf-8"))
-            partial.rename(destination)
-        except BaseException:
-            try:
-                partial.unlink(missing_ok=True)
-            except OSError as exc:
-                self.log.warning("Could not remove the partial file %s: %s", partial, exc)
-            raise
+        with atomic_write(destination) as out:
+            out.write(payload.encode("utf-8"))
         return {"path": str(destination), "rows": len(records), "format": self.format}
 
 
