@@ -40,6 +40,9 @@ def server_url(host: str, port: int, tls: bool) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
+KEEP_ALIVE_SECONDS = 120
+
+
 def make_server(
     app: ASGIApp,
     *,
@@ -57,6 +60,9 @@ def make_server(
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
         timeout_graceful_shutdown=5,
+        # Salesforce keeps idle connections open far longer than uvicorn's 5 s default; clients that
+        # poll every 5 s (simple-salesforce's bulk2 does) would otherwise race the server's close.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return uvicorn.Server(config)
 
