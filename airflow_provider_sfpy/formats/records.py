@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,9 +39,43 @@ def make_getter(path: str) -> Getter:
     return nested
 
 
-def make_row_builder(paths: Sequence[str]) -> Callable[[dict[str, Any]], list[Any]]:
+def make_row_builder(paths: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    """A function from a record to its row of values, in ``paths`` order.
+
+    When every path is a plain field, the first record tells each field's exact key (SOQL is
+    case-insensitive, the JSON keys are canonical) and rows are then built by ``operator.itemgetter``
+    in C; a record whose keys differ falls back to the general lookup.
+    """
     getters = [make_getter(path) for path in paths]
-    return lambda record: [getter(record) for getter in getters]
+
+    def general(record: dict[str, Any]) -> list[Any]:
+        return [getter(record) for getter in getters]
+
+    if any("." in path for path in paths):
+        return general
+    fast: Callable[[dict[str, Any]], Any] | None = None
+
+    def build(record: dict[str, Any]) -> Sequence[Any]:
+        nonlocal fast
+        if fast is None:
+            keys = [_resolve_key(record, path) for path in paths]
+            if None in keys:
+                return general(record)
+            getter = operator.itemgetter(*keys)
+            fast = getter if len(keys) > 1 else (lambda record: (getter(record),))
+        try:
+            return fast(record)
+        except KeyError:
+            return general(record)
+
+    return build
+
+
+def _resolve_key(record: dict[str, Any], name: str) -> str | None:
+    if name in record:
+        return name
+    lowered = name.lower()
+    return next((key for key in record if key.lower() == lowered), None)
 
 
 def csv_value(value: Any) -> Any:
