@@ -10,7 +10,7 @@ consistent while jobs are created or deleted between calls.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -44,7 +44,7 @@ class JobBody:
     def get(self, key: str) -> Any:
         return self.data.get(key)
 
-    def enum(self, key: str, type_name: str, allowed: Mapping[str, object] | frozenset[str], default: str) -> str:
+    def enum(self, key: str, type_name: str, allowed: Collection[str], default: str) -> str:
         value = self.data.get(key)
         if value is None:
             return default
@@ -93,7 +93,7 @@ def job_or_404(ctx: ApiContext, job_id: str, kind: str) -> Job:
     return job
 
 
-def job_response(ctx: ApiContext, job: Job, render: Any) -> Response:
+def job_response(ctx: ApiContext, job: Job, render: Callable[[Job], dict[str, Any]]) -> Response:
     return json_response(render(ctx.state.bulk.snapshot(job)))
 
 
