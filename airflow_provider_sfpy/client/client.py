@@ -8,8 +8,9 @@ is what keeps a long paginated query alive across a session timeout.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -47,6 +48,19 @@ from airflow_provider_sfpy.client.transport import (
 from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL, normalize_base_url, resolve_server_link
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
 from airflow_provider_sfpy.client.wave import Wave
+
+
+def _json_decoder() -> Callable[[bytes], Any]:
+    """msgspec decodes JSON about twice as fast as the stdlib; Airflow installs it, the client doesn't need it."""
+    try:
+        from msgspec.json import decode
+
+        return decode
+    except ImportError:  # pragma: no cover - the client used without Airflow
+        return json.loads
+
+
+json_decode = _json_decoder()
 
 # Keys of the token response that are secrets and never returned to callers.
 _SECRET_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "signature"})
@@ -431,7 +445,7 @@ def _decode(response: requests.Response) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     if "json" in content_type:
-        return response.json()
+        return json_decode(response.content)
     if content_type.startswith("text/"):
         response.encoding = response.encoding or "utf-8"
         return response.text

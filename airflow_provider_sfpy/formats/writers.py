@@ -38,9 +38,16 @@ class CsvRecordWriter:
     per-row writes through a text wrapper to an object-storage file cost more than the CSV itself.
     """
 
-    def __init__(self, stream: IO[bytes], fields: Sequence[str]) -> None:
+    def __init__(self, stream: IO[bytes], fields: Sequence[str], field_types: Mapping[str, str] | None = None) -> None:
         self._stream = stream
         self._row = make_row_builder(fields)
+        # With describe types known, only the columns that need it are converted (booleans, compound
+        # fields); every other value goes to the csv module untouched. Without types, each value is checked.
+        self._convert: list[int] | None = (
+            [i for i, f in enumerate(fields) if field_types.get(f, "string") in _CONVERTED_TYPES]
+            if field_types is not None
+            else None
+        )
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer)
         self._writer.writerow(fields)
@@ -53,10 +60,14 @@ class CsvRecordWriter:
         self._buffer.truncate()
 
     def write_page(self, records: Sequence[dict[str, Any]]) -> None:
-        build, plain = self._row, _PLAIN_TYPES
-        self._writer.writerows(
-            [[v if v.__class__ in plain else csv_value(v) for v in build(record)] for record in records]
-        )
+        build, plain, convert = self._row, _PLAIN_TYPES, self._convert
+        if convert is None:
+            rows: Any = [[v if v.__class__ in plain else csv_value(v) for v in build(record)] for record in records]
+        elif convert:
+            rows = [_converted(build(record), convert) for record in records]
+        else:
+            rows = map(build, records)
+        self._writer.writerows(rows)
         self._flush()
         self.rows_written += len(records)
 
@@ -66,6 +77,15 @@ class CsvRecordWriter:
 
 # Values the csv module already writes the way Salesforce does (None becomes an empty field).
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
+# Describe types whose JSON values the csv module would not write as Salesforce does.
+_CONVERTED_TYPES = frozenset({"boolean", "address", "location", "anyType", "complexvalue", "json"})
+
+
+def _converted(row: Sequence[Any], columns: Sequence[int]) -> list[Any]:
+    values = list(row)
+    for index in columns:
+        values[index] = csv_value(values[index])
+    return values
 
 
 class JsonLinesRecordWriter:
@@ -174,7 +194,7 @@ def make_writer(
     if fmt == "csv":
         if fields is None:
             raise ValueError("CSV needs the field list")
-        return CsvRecordWriter(stream, fields)
+        return CsvRecordWriter(stream, fields, field_types)
     if fmt == "jsonl":
         return JsonLinesRecordWriter(stream)
     if fmt == "parquet":

@@ -89,7 +89,8 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
         fields = None if self.format == "jsonl" else self._fields()
         destination = storage_path(self.destination, self.destination_conn_id)
         client = self.client
-        field_types = self._field_types(fields) if self.format == "parquet" and fields else None
+        # Describe types drive Parquet's schema, and let CSV convert only the columns that need it.
+        field_types = self._field_types(fields) if fields else None
         self.log.info("Querying Salesforce into %s (%s)", destination, self.format)
         with atomic_write(destination) as raw:
             compressed = Compressed(raw, self.compression)
