@@ -8,7 +8,8 @@ the sync client. It sends no write requests except the OAuth token request itsel
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import ssl
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -29,6 +30,16 @@ from airflow_provider_sfpy.client.urls import normalize_base_url, resolve_server
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
 
 log = logging.getLogger("airflow_provider_sfpy.client")
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """Whether a connect error comes from certificate verification (retrying cannot help)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _Retry(Exception):
@@ -66,6 +77,8 @@ class AsyncClient:
             follow_redirects=False,
         )
         self._token: Token | None = None
+        #: Called with every new access token (the Airflow hook registers them with the log masker).
+        self.token_listeners: list[Callable[[str], None]] = []
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -99,6 +112,8 @@ class AsyncClient:
             payload = response.json()
             payload["instance_url"] = normalize_base_url(str(payload.get("instance_url", "")), what="instance_url")
             self._token = Token.from_response(payload)
+            for listener in self.token_listeners:
+                listener(self._token.access_token)
         if self.version is None:
             versions = await self.get("/services/data/")
             self.version = pick_highest_version(versions)
@@ -181,6 +196,18 @@ class AsyncClient:
         path = httpx.URL(url).path
         try:
             response = await self._http.request(method, url, params=params, data=data, json=json_body, headers=headers)
+        except httpx.ConnectError as exc:
+            if _is_tls_failure(exc):
+                raise SalesforceConnectionError(
+                    f"TLS certificate verification failed for {httpx.URL(url).host}. If the server uses a private "
+                    "CA, pass its certificate file as ca_bundle; verification cannot be disabled.",
+                    method=method,
+                    url=path,
+                ) from None
+            final = SalesforceConnectionError(
+                f"could not complete the request: {type(exc).__name__}", method=method, url=path
+            )
+            raise _Retry(final) from None
         except httpx.HTTPError as exc:
             # Only GETs, the token request and the abort PATCH go through here: all safe to repeat.
             final = SalesforceConnectionError(

@@ -9,9 +9,10 @@ is what keeps a long paginated query alive across a session timeout.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import requests
@@ -62,6 +63,8 @@ def _json_decoder() -> Callable[[bytes], Any]:
 
 json_decode = _json_decoder()
 
+log = logging.getLogger("airflow_provider_sfpy.client")
+
 # Keys of the token response that are secrets and never returned to callers.
 _SECRET_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "signature"})
 
@@ -111,6 +114,8 @@ class Client:
         self.transport = Transport(timeout=timeout, proxies=proxies, ca_bundle=ca_bundle, retry=retry, session=session)
         self._token: Token | None = None
         self._login_lock = threading.Lock()
+        #: Called with every new access token (the Airflow hook registers them with the log masker).
+        self.token_listeners: list[Callable[[str], None]] = []
         self.chatter = Chatter(self)
         self.wave = Wave(self)
         self.jobs = Jobs(self)
@@ -231,6 +236,8 @@ class Client:
                 str(payload.get("instance_url", "")), what="instance_url returned by the token endpoint"
             )
             self._token = Token.from_response(payload)
+            for listener in self.token_listeners:
+                listener(self._token.access_token)
             body = {k: v for k, v in payload.items() if k not in _SECRET_TOKEN_KEYS}
             info = response_info(call, response)
         if self.version is None:
@@ -294,20 +301,25 @@ class Client:
         ``bytes``; 204 gives ``None``. With ``stream=True`` the body is an iterator of byte chunks
         and the caller must consume it. With ``raw=True`` the body is the ``requests.Response``.
         """
+        data_factory = _body_factory(data)
+
+        def make_call(instance_url: str) -> Call:
+            return Call(
+                method.upper(),
+                resolve_server_link(instance_url, path),
+                params=params,
+                json_body=json,
+                data=None if data_factory is not None else data,
+                data_factory=data_factory,
+                files=files,
+                headers=headers,
+                stream=stream,
+                idempotent=idempotent,
+                is_query=is_query,
+            )
+
         token = self._require_token()
-        url = resolve_server_link(token.instance_url, path)
-        call = Call(
-            method.upper(),
-            url,
-            params=params,
-            json_body=json,
-            data=data,
-            files=files,
-            headers=headers,
-            stream=stream,
-            idempotent=idempotent,
-            is_query=is_query,
-        )
+        call = make_call(token.instance_url)
         try:
             response = self.transport.send(call, token=token.access_token)
         except SalesforceSessionExpiredError:
@@ -315,18 +327,7 @@ class Client:
                 raise
             self._relogin(token)
             renewed = self._require_token()
-            call = Call(
-                call.method,
-                resolve_server_link(renewed.instance_url, path),
-                params=params,
-                json_body=json,
-                data=data,
-                files=files,
-                headers=headers,
-                stream=stream,
-                idempotent=idempotent,
-                is_query=is_query,
-            )
+            call = make_call(renewed.instance_url)
             response = self.transport.send(call, token=renewed.access_token)
         info = response_info(call, response)
         if raw:
@@ -339,6 +340,9 @@ class Client:
         """Log in again unless another thread already did since ``expired`` was issued."""
         with self._login_lock:
             if self._token is expired or self._token is None:
+                log.info(
+                    "Salesforce session expired (INVALID_SESSION_ID); logging in again with the %s flow", self.auth.name
+                )
                 self._login_locked()
 
     # ----------------------------------------------------------------- queries
@@ -426,6 +430,25 @@ class Client:
         """Call an Apex REST endpoint (``/services/apexrest/<path>``)."""
         safe_path = "/".join(quote(part, safe="") for part in path.strip("/").split("/"))
         return self.request(method, f"/services/apexrest/{safe_path}", params=params, json=body)
+
+
+def _body_factory(data: Any) -> Callable[[], Any] | None:
+    """A way to produce the request body again for a retry or a re-login.
+
+    A callable is used as is (it builds a fresh body each time); a seekable file is rewound to where
+    it started. Anything else (bytes, dicts) can simply be sent again.
+    """
+    if callable(data):
+        return cast("Callable[[], Any]", data)
+    if hasattr(data, "read") and hasattr(data, "seek") and hasattr(data, "tell"):
+        start = data.tell()
+
+        def rewound() -> Any:
+            data.seek(start)
+            return data
+
+        return rewound
+    return None
 
 
 def _batch_header(batch_size: int | None) -> dict[str, str] | None:

@@ -74,11 +74,16 @@ def verdict_for_exception(kind: FailureKind, idempotent: bool) -> Verdict:
 
 
 def verdict_for_status(status: int, error_code: str | None, idempotent: bool) -> Verdict:
-    """Decide for an error response (status >= 300, other than 401 which the client handles)."""
-    if status in NOT_PROCESSED_STATUSES or error_code in TRANSIENT_ERROR_CODES:
-        return Verdict.RETRY
+    """Decide for an error response (status >= 300, other than 401 which the client handles).
+
+    The status is judged before the errorCode: a 500/502/504 may come after the change was applied,
+    whatever code its body carries, so only the statuses that mean "not processed" let a transient
+    errorCode make a non-idempotent request safe to repeat.
+    """
     if status in MAYBE_PROCESSED_STATUSES:
         return Verdict.RETRY if idempotent else Verdict.UNKNOWN_OUTCOME
+    if status in NOT_PROCESSED_STATUSES or error_code in TRANSIENT_ERROR_CODES:
+        return Verdict.RETRY
     return Verdict.FAIL
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -76,13 +77,19 @@ class SObjects:
                 f"a file insert into {self.object_type} needs binary_field (the base64 field that holds the file)"
             )
         # MultipartEncoder reads a file object as it sends, so a 2 GB ContentVersion is never in memory.
-        encoder = MultipartEncoder(
-            fields=[
-                (entity_part_name(self.object_type or ""), (None, json.dumps(dict(body)), "application/json")),
-                (field, (filename, content, content_type)),
-            ]
-        )
-        return self._client.request("POST", path, data=encoder, headers={"Content-Type": encoder.content_type})
+        # A retry or a re-login needs the body again: the factory rewinds the file and builds a new
+        # encoder with the same boundary, so the Content-Type header stays right.
+        start = content.tell() if hasattr(content, "seek") and hasattr(content, "tell") else None
+        entity = (entity_part_name(self.object_type or ""), (None, json.dumps(dict(body)), "application/json"))
+        boundary = uuid.uuid4().hex
+
+        def encoder() -> MultipartEncoder:
+            if start is not None:
+                content.seek(start)  # type: ignore[union-attr]
+            return MultipartEncoder(fields=[entity, (field, (filename, content, content_type))], boundary=boundary)
+
+        content_header = encoder().content_type
+        return self._client.request("POST", path, data=encoder, headers={"Content-Type": content_header})
 
     def update(self, body: Mapping[str, Any]) -> Result:
         """Update fields of the record (``PATCH``); Salesforce answers 204 with no body."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +64,8 @@ class Call:
     params: Mapping[str, Any] | None = None
     json_body: Any = None
     data: Any = None
+    #: Builds the body afresh for each attempt (a stream read by a failed attempt cannot be sent again).
+    data_factory: Callable[[], Any] | None = None
     files: Any = None
     headers: Mapping[str, str] | None = None
     stream: bool = False
@@ -223,7 +225,7 @@ class Transport:
                 call.url,
                 params=call.params,
                 json=call.json_body,
-                data=call.data,
+                data=call.data_factory() if call.data_factory is not None else call.data,
                 files=call.files,
                 headers=headers,
                 timeout=self.timeout,

@@ -58,8 +58,8 @@ class SalesforcePyHook(BaseHook):
         if self._client is None:
             settings = self.settings()
             client = settings.build_client(retry=self.retry)
+            client.token_listeners.append(mask)  # every token, including those of automatic re-logins
             client.login()
-            mask(client.session_id)
             self.log.info(
                 "Connected to Salesforce %s with the %s flow (API v%s)",
                 client.instance_url,
@@ -79,6 +79,7 @@ class SalesforcePyHook(BaseHook):
         for secret in settings.secrets():
             mask(secret)
         client = build_async_client(settings, retry=retry)
+        client.token_listeners.append(mask)
         await client.login()
         return client
 

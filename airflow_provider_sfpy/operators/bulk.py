@@ -18,6 +18,7 @@ from typing import IO, Any
 from airflow.sdk import BaseOperatorLink, Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_sfpy.client import SalesforceError
 from airflow_provider_sfpy.client.bulk2 import INGEST_OPERATIONS, is_terminal
 from airflow_provider_sfpy.formats.csv_split import (
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -214,7 +215,15 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         self._push(context, JOB_IDS_XCOM_KEY, list(self._job_ids))
         self._push(context, JOB_LINKS_XCOM_KEY, [job_setup_url(self.client.instance_url, j) for j in self._job_ids])
         ingest.upload(job_id, upload)
-        ingest.close(job_id)
+        try:
+            ingest.close(job_id)
+        except SalesforceError:
+            # A close whose answer was lost is re-sent and then refused (the job is no longer Open);
+            # if Salesforce already has the job past Open, the close did land and the load goes on.
+            state = ingest.info(job_id).body.get("state")
+            if state in (None, "Open"):
+                raise
+            self.log.info("Job %s was already closed (state %s); continuing", job_id, state)
         return job_id
 
     def _push(self, context: Context, key: str, value: Any) -> None:

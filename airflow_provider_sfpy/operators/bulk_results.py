@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.client import Client
-from airflow_provider_sfpy.operators.storage import storage_path
+from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 
 RESULT_ORDER = ("failed", "unprocessed", "successful")
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def deliver_results(
                 path = storage_path(destination, destination_conn_id) / f"{job_id}-{kind}.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 size = 0
-                with path.open("wb") as out:
+                with atomic_write(path) as out:  # a download cut half-way leaves no truncated CSV behind
                     for chunk in chunks:
                         out.write(chunk)
                         size += len(chunk)

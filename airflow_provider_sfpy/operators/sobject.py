@@ -110,7 +110,7 @@ class SalesforceSObjectOperator(SalesforceBaseOperator):
                     external_id_field=self.external_id_field,
                     all_or_none=self.all_or_none,
                 )
-        summary = summarize(items, results)
+        summary = summarize(items, results, already_done="ENTITY_IS_DELETED" if self.operation == "delete" else None)
         self.log.info("%d succeeded, %d failed", summary["success_count"], summary["failure_count"])
         if summary["failures"]:
             ti = context.get("ti") if isinstance(context, dict) else None
@@ -121,13 +121,20 @@ class SalesforceSObjectOperator(SalesforceBaseOperator):
         return summary
 
 
-def summarize(items: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Per-record results -> ids in input order, created flags, and the failures with their input."""
+def summarize(
+    items: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]], *, already_done: str | None = None
+) -> dict[str, Any]:
+    """Per-record results -> ids in input order, created flags, and the failures with their input.
+
+    ``already_done`` names an error code that means the wanted end state already holds (a delete
+    re-sent after its answer was lost finds ENTITY_IS_DELETED): such a record counts as a success.
+    """
     ids: list[str | None] = []
     created: list[bool | None] = []
     failures: list[dict[str, Any]] = []
     for index, (item, result) in enumerate(zip(items, results, strict=True)):
-        if result.get("success"):
+        codes = {error.get("statusCode") for error in result.get("errors") or []}
+        if result.get("success") or (already_done is not None and codes == {already_done}):
             ids.append(result.get("id") or item.get("Id"))
             created.append(result.get("created"))
         else:

@@ -102,13 +102,6 @@ def test_load_completes_exactly_once_under_transient_faults(
     assert len(requests_to(bulk_emulator.requests_log(), "/batches", "PUT")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (silent data loss): a retried Bulk upload re-sends an exhausted stream. After a 503 or a "
-    "401 on PUT .../batches, Ingest.batches() is sent again with the same CsvChunk file object, now at its "
-    "end, so Salesforce receives an empty upload; the job completes with 0 records and the task SUCCEEDS. "
-    "The chunk is a rewindable SpooledTemporaryFile, but neither Transport.send nor Client.request seeks back",
-)
 @pytest.mark.parametrize(
     "fault",
     [{"status": 503}, {"expire_sessions": True}],
@@ -128,13 +121,6 @@ def test_upload_retried_after_a_safe_failure_loads_every_row(
     assert org_names(bulk_checker, label) == expected_names(label, rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: closing a job (PATCH state=UploadComplete) is re-sent after a lost response; Salesforce "
-    "answers INVALIDJOBSTATE because the first close worked, and the task fails while the job goes on to "
-    "load every row — a task retry then loads them all a second time. The re-sent close should accept a "
-    "job that is already UploadComplete/InProgress/JobComplete",
-)
 def test_close_whose_response_was_lost_does_not_fail_a_running_load(
     bulk_emulator: Any, bulk_conn: str, bulk_checker: Client, tmp_path: Path
 ) -> None:
@@ -163,12 +149,6 @@ def test_job_create_that_may_have_landed_is_not_resent_and_no_data_is_sent(
     assert org_names(bulk_checker, label) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: result CSVs are streamed to the destination outside the retry loop; a connection cut "
-    "mid-download raises a bare requests ChunkedEncodingError and leaves a truncated <job>-successful.csv "
-    "at the destination (deliver_results opens the final path and is never retried, though it is a GET)",
-)
 def test_result_download_cut_mid_stream_is_retried_or_leaves_no_truncated_file(
     bulk_emulator: Any, bulk_conn: str, tmp_path: Path
 ) -> None:

@@ -134,13 +134,6 @@ def test_the_trigger_verifies_tls_and_accepts_the_connections_ca_bundle(
         asyncio.run(untrusted_login())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the async client (triggers) treats a TLS verification failure as a retryable connection "
-    "error: it retries it max_attempts times and reports only 'could not complete the request: ConnectError', "
-    "where the sync client fails at once with 'TLS certificate verification failed ... pass ca_bundle' "
-    "(retry.py: FailureKind.TLS -> FAIL; aio.AsyncClient._attempt does not classify httpx errors)",
-)
 def test_the_async_client_explains_a_tls_failure_like_the_sync_client(emulator_tls: Any) -> None:
     flow = PasswordFlow(
         emulator_tls.username, emulator_tls.password, emulator_tls.client_id, emulator_tls.client_secret

@@ -167,11 +167,6 @@ def test_faulty_export_is_byte_identical_with_bounded_logged_retries(
         assert all("in 1.0s" in r.getMessage() for r in retries)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Client._relogin renews an expired session silently; nothing is logged when a 401 "
-    "INVALID_SESSION_ID makes the client log in again mid-pagination",
-)
 def test_a_relogin_mid_pagination_is_logged(
     big_emulator: Any, big_conn: str, provider_records: list[logging.LogRecord]
 ) -> None:

@@ -89,12 +89,6 @@ def test_single_record_insert_lands_once_or_fails_as_unknown(
     assert count(checker, f"Name = '{label}'") in expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: retry.verdict_for_status retries any status whose errorCode is SERVER_UNAVAILABLE before "
-    "looking at the status, so a create answered 500/502/504 + SERVER_UNAVAILABLE *after* it was applied is "
-    "re-sent and the record is created twice (retry.py's own rule: 500/502/504 may have been processed)",
-)
 @pytest.mark.parametrize("status", [502, 504])
 def test_a_gateway_error_after_commit_is_not_resent_whatever_its_error_code(
     status: int, emulator: Any, sfpy_conn: str, checker: Client
@@ -230,13 +224,6 @@ def test_file_insert_that_may_have_landed_is_not_resent(
     assert count(checker, f"Title = '{title}'", "ContentVersion") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a retried streamed upload re-sends an exhausted stream. After a 503 (or a 401 that triggers "
-    "a re-login) SObjects.insert(binary=...) sends the same MultipartEncoder again, already read to its "
-    "end: the request hangs until the read timeout and is reported as 'outcome unknown' although nothing "
-    "was created (Transport.send / Client.request never rewind or rebuild the body)",
-)
 @pytest.mark.parametrize(
     "fault", [{"status": 503}, {"expire_sessions": True}], ids=["503-before-processing", "session-expired"]
 )
@@ -253,12 +240,6 @@ def test_file_insert_retried_after_a_safe_failure_uploads_the_whole_file_once(
     assert content == CONTENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (false failure): a collections DELETE whose response was lost is re-sent (DELETE counts as "
-    "idempotent), and the second answer, ENTITY_IS_DELETED for every record the first one deleted, fails the "
-    "task with '2 record(s) failed to delete' although every record is deleted as asked",
-)
 def test_delete_repeated_after_a_dropped_response_still_succeeds(
     emulator: Any, sfpy_conn: str, checker: Client
 ) -> None:

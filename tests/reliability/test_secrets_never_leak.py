@@ -387,11 +387,6 @@ def test_no_secret_leaks_from_failing_runs(
     scan.assert_no_secret_in(sources)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SalesforcePyHook.aget_async_client never registers the async client's access token with "
-    "Airflow's masker (get_conn does, for the sync client), so the triggerer's tokens are unmasked",
-)
 def test_the_triggers_access_token_is_registered_with_the_masker(emulator: Any, sfpy_conn: str) -> None:
     import asyncio
 
@@ -409,11 +404,6 @@ def test_the_triggers_access_token_is_registered_with_the_masker(emulator: Any, 
     assert access_token not in str(redact(f"Authorization: Bearer {access_token}"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a token obtained by the client's automatic re-login (after INVALID_SESSION_ID) is never "
-    "registered with Airflow's masker: the hook masks client.session_id only once, in get_conn()",
-)
 def test_a_renewed_access_token_is_registered_with_the_masker(emulator: Any, sfpy_conn: str) -> None:
     from airflow.sdk._shared.secrets_masker import redact
 
