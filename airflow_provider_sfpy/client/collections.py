@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_sfpy.client.errors import SalesforceConfigError
+from airflow_provider_sfpy.client.errors import SalesforceConfigError, SalesforceOutcomeUnknownError
 from airflow_provider_sfpy.client.result import ResponseInfo, Result
 
 if TYPE_CHECKING:
@@ -43,6 +43,33 @@ def _typed(records: Sequence[Mapping[str, Any]], object_type: str | None) -> lis
     return typed
 
 
+def _partial_outcome(
+    exc: SalesforceOutcomeUnknownError, done: list[dict[str, Any]], chunk_size: int
+) -> SalesforceOutcomeUnknownError:
+    """Say which records are settled and which are uncertain when one 200-record call's answer is lost.
+
+    Records before the call have their results (ids) in ``exc.results``; only the call's own records
+    are uncertain, so whoever retries knows exactly what to check before sending anything again.
+    """
+    first, last = len(done), len(done) + chunk_size - 1
+    created = sum(1 for result in done if result.get("success"))
+    settled = (
+        f" Records 0-{first - 1} were answered before ({created} succeeded; their ids are in this error's results)."
+        if first
+        else ""
+    )
+    error = SalesforceOutcomeUnknownError(
+        f"records {first}-{last} (0-based) have an unknown fate: {exc.message}{settled} "
+        f"Records after {last} were not sent.",
+        status=exc.status,
+        error_code=exc.error_code,
+        method=exc.method,
+        url=exc.url,
+    )
+    error.results = list(done)  # type: ignore[attr-defined]
+    return error
+
+
 class Collections:
     """``client.collections``: create/update/upsert/delete/retrieve many records."""
 
@@ -58,7 +85,10 @@ class Collections:
         results: list[dict[str, Any]] = []
         info: ResponseInfo | None = None
         for payload in payloads:
-            body, info = self._client.request(method, path, json=payload, idempotent=idempotent)
+            try:
+                body, info = self._client.request(method, path, json=payload, idempotent=idempotent)
+            except SalesforceOutcomeUnknownError as exc:
+                raise _partial_outcome(exc, results, len(payload["records"])) from exc
             results.extend(body or [])
         assert info is not None
         return Result(results, info)

@@ -128,12 +128,6 @@ def test_many_records_an_uncertain_chunk_stops_the_load_and_nothing_is_sent_twic
     assert landed == [r["Name"] for r in records[: len(landed)]]  # each at most once; 400-449 never sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SalesforceSObjectOperator/Collections let the chunk's SalesforceOutcomeUnknownError escape "
-    "as is: the task fails without saying that records 0-199 were created (their ids are lost) nor that "
-    "only records 200-399 have an unknown fate, so a task retry re-creates the first 200",
-)
 def test_many_records_the_failure_says_which_records_fate_is_unknown(emulator: Any, sfpy_conn: str) -> None:
     label = f"NoDupWhich {uuid.uuid4().hex[:8]}"
     records = [{"Name": f"{label} {n:03d}"} for n in range(450)]
