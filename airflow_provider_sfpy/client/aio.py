@@ -92,6 +92,15 @@ class AsyncClient:
     def __repr__(self) -> str:
         return f"AsyncClient(login_url={self.login_url!r}, flow={self.auth.name!r}, version={self.version!r})"
 
+    @property
+    def session(self) -> tuple[Token, str] | None:
+        """The current token and API version, for sharing with other clients of the same connection."""
+        return (self._token, self.version) if self._token is not None and self.version else None
+
+    def reuse_session(self, token: Token, version: str) -> None:
+        """Start from a session another client of the same connection already holds (no login request)."""
+        self._token, self.version = token, version
+
     async def login(self) -> None:
         self.auth.check()
         if isinstance(self.auth, SessionFlow):

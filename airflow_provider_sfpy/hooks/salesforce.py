@@ -8,6 +8,7 @@ masker so they never show in task logs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -17,6 +18,15 @@ from airflow_provider_sfpy.client.aio import AsyncClient
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_sfpy.hooks.masking import mask
 from airflow_provider_sfpy.hooks.settings import ConnectionSettings, build_async_client
+
+# (conn id, settings) -> (token, API version) shared by the async clients of one process (the triggerer).
+_SHARED_ASYNC_SESSIONS: dict[tuple[str, ...], tuple[Any, str]] = {}
+_LOGIN_LOCKS: dict[tuple[Any, ...], asyncio.Lock] = {}
+
+
+def _remember(key: tuple[str, ...], client: AsyncClient) -> None:
+    if client.session is not None:
+        _SHARED_ASYNC_SESSIONS[key] = client.session
 
 
 class SalesforcePyHook(BaseHook):
@@ -80,7 +90,19 @@ class SalesforcePyHook(BaseHook):
             mask(secret)
         client = build_async_client(settings, retry=retry)
         client.token_listeners.append(mask)
-        await client.login()
+        # Triggers of one connection in one triggerer share a session: a thousand waits then cost one
+        # login and one masked token, not a thousand (each registered secret slows Airflow's log masker).
+        key = (sfpy_conn_id, repr(settings), conn.password or "", str(sorted(settings.extras.items())))
+        # One login at a time per connection and event loop, so triggers starting together still share it.
+        lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *key), asyncio.Lock())
+        async with lock:
+            shared = _SHARED_ASYNC_SESSIONS.get(key)
+            if shared is not None:
+                client.reuse_session(*shared)
+            else:
+                await client.login()
+        client.token_listeners.append(lambda _token: _remember(key, client))
+        _remember(key, client)
         return client
 
     def test_connection(self) -> tuple[bool, str]:

@@ -288,3 +288,22 @@ def test_sensor_on_a_job_that_does_not_exist(sfpy_conn: str) -> None:
     )
     with pytest.raises(SalesforceNotFoundError):
         sensor.execute(context={})  # type: ignore[arg-type]
+
+
+def test_triggers_of_one_connection_share_one_session(sfpy_conn: str, checker: Client, emulator: Any) -> None:
+    jobs = []
+    for _ in range(5):
+        job = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body
+        checker.jobs.ingest.upload(job["id"], b"Name\nBulk Shared Session\n")
+        checker.jobs.ingest.close(job["id"])
+        jobs.append(job["id"])
+    emulator.clear_requests_log()
+
+    async def all_of_them() -> list[Any]:
+        triggers = [SalesforceBulkJobTrigger(sfpy_conn_id=sfpy_conn, job_ids=[j], poll_interval=0.1) for j in jobs]
+        return list(await asyncio.gather(*(_first_event(t) for t in triggers)))
+
+    events = asyncio.run(all_of_them())
+    assert all(e.payload["status"] == "success" for e in events)
+    logins = [e for e in emulator.requests_log() if e["path"].endswith("/oauth2/token")]
+    assert len(logins) <= 1

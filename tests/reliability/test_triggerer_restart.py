@@ -148,7 +148,8 @@ def test_trigger_rides_out_503s_and_an_expired_session_while_waiting(
     assert event.payload["jobs"][job_id]["numberRecordsProcessed"] == 1000
     assert all(rule["fired"] for rule in bulk_emulator.faults())
     log = bulk_emulator.requests_log()
-    assert writes(log) == [] and len(requests_to(log, "/oauth2/token", "POST")) == 2  # login + one renewal
+    # The renewal, plus the first login unless an earlier trigger of this connection shared its session.
+    assert writes(log) == [] and len(requests_to(log, "/oauth2/token", "POST")) in (1, 2)
 
 
 def test_a_wait_that_cannot_continue_fails_the_task_loudly_and_leaves_the_job_running(
