@@ -153,7 +153,7 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
-    right = {i for i, h in enumerate(headers) if h not in ("tool", "status")}
+    right = {i for i, h in enumerate(headers) if h not in ("tool", "status", "scenario", "scenario numbers")}
     lines = ["| " + " | ".join(headers) + " |"]
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|")
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]

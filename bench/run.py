@@ -691,10 +691,8 @@ def render_markdown(
     versions = info["versions"]
     command = "bench/run.py --smoke" if args.smoke else "make bench"
     commit = f" at commit {info['commit']}" if info.get("commit") else ""
-    merged = info.get("merged")
-    if merged:
-        rerun = ", ".join(f"`{key}`" for key in merged["rerun"])
-        commit += f" ({rerun} re-run then; the other scenarios are from {merged['previous_date']})"
+    if info.get("merged"):
+        commit += " (some scenarios were re-run later: each section says when it was measured, on which source)"
     lines = [
         "# Benchmarks: airflow-provider-sfpy side by side",
         "",
@@ -710,6 +708,7 @@ def render_markdown(
         "| package | version |",
         "|---|---|",
         *[f"| {name} | {versions.get(name) or '(not installed)'} |" for name in VERSION_PACKAGES],
+        "",
         f"- Product source fingerprint(s) (hash of `airflow_provider_sfpy/`, taken before each run): "
         f"{_fingerprints(runs)}",
         "",
@@ -724,6 +723,8 @@ def render_markdown(
         "imports; **peak RSS**: `ru_maxrss` of the worker.",
         "- **work ÷ ours** > 1 means the other tool took longer than ours; **work ÷ floor** is how far a tool is "
         "from just moving the bytes.",
+        "- The machine may be shared with other work while the bench runs: the 1-minute load average before each "
+        "run is in the raw table (`load_1min_before`); medians damp that noise but do not remove it.",
         "- Logins: ours logs in itself (OAuth password flow) and so does SalesforcePy. simple-salesforce and "
         "the official provider log in with username/password through SOAP (or JWT), which the emulator does "
         "not serve, so they get a session id and instance URL obtained once with one OAuth request "
@@ -741,6 +742,7 @@ def render_markdown(
         lines += ["", f"### {scenario.title}", ""]
         if scenario.description:
             lines += [scenario.description, ""]
+        lines += [_when(scenario, runs), ""]
         lines += [report.markdown_table(headers, rows), ""]
         for note in notes.get(scenario.key, []):
             lines.append(f"- {note}")
@@ -760,6 +762,9 @@ def render_markdown(
             )
             if states:
                 lines.append(f"- {s.variant}: Bulk job states after the run: {states}")
+    analysis = _kept_analysis(args.out)
+    if analysis:
+        lines += ["", analysis]
     lines += [
         "",
         "## Raw numbers (every run)",
@@ -768,6 +773,29 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+ANALYSIS_START = "<!-- analysis: hand-written, kept when RESULTS.md is regenerated -->"
+ANALYSIS_END = "<!-- /analysis -->"
+
+
+def _kept_analysis(path: Path) -> str:
+    """A hand-written block between the analysis markers of the existing file, carried over verbatim."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start, end = text.find(ANALYSIS_START), text.find(ANALYSIS_END)
+    return text[start : end + len(ANALYSIS_END)] if 0 <= start < end else ""
+
+
+def _when(scenario: Scenario, runs: Sequence[dict[str, Any]]) -> str:
+    mine = [r for r in runs if r["scenario"] == scenario.key]
+    stamps = sorted(r["work_started_unix"] for r in mine if isinstance(r.get("work_started_unix"), (int, float)))
+    sources = ", ".join(f"`{s}`" for s in dict.fromkeys(str(r.get("source")) for r in mine))
+    if not stamps:
+        return f"_Product source {sources}._"
+    first, last = (dt.datetime.fromtimestamp(t, dt.timezone.utc) for t in (stamps[0], stamps[-1]))
+    return f"_Measured {first:%Y-%m-%d %H:%M} to {last:%H:%M} UTC on product source {sources}._"
 
 
 def _fingerprints(runs: Sequence[dict[str, Any]]) -> str:

@@ -69,7 +69,7 @@ def sfpy(params: Params) -> Work:
             deferrable=False,
             **extra,
         )
-        outcome = operator.execute(context={})  # type: ignore[arg-type]
+        outcome = operator.execute(context={})
         return {
             "rows": outcome["records_processed"],
             "failed_rows": outcome["records_failed"],

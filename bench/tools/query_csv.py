@@ -58,7 +58,7 @@ def sfpy(params: Params) -> Work:
 
     def work() -> dict[str, object]:
         operator = SalesforceQueryToFileOperator(task_id="export", soql=SOQL, destination=out.as_uri())
-        result = operator.execute(context={})  # type: ignore[arg-type]
+        result = operator.execute(context={})
         return {"rows": result["rows"], "pages": result["pages"], "bytes_written": os.path.getsize(out)}
 
     return work
