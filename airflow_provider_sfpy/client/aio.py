@@ -16,9 +16,8 @@ import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
 
-from airflow_provider_sfpy.client.auth import AuthFlow, SessionFlow, Token
+from airflow_provider_sfpy.client.auth import AuthFlow, SessionFlow, Token, token_from_response
 from airflow_provider_sfpy.client.errors import (
-    SalesforceAuthError,
     SalesforceConnectionError,
     SalesforceError,
     SalesforceSessionExpiredError,
@@ -108,19 +107,14 @@ class AsyncClient:
         else:
             url = f"{self.login_url}/services/oauth2/token"
             response = await self._send("POST", url, data=self.auth.token_form(self.login_url), check=False)
-            if response.status_code != 200:
-                message, error, _, _ = describe_error_payload(
-                    response.text, response.headers.get("Content-Type", ""), url
-                )
-                raise SalesforceAuthError(
-                    f"{self.auth.name} login at {self.login_url} was refused: {error or 'error'}: {message}",
-                    flow=self.auth.name,
-                    error=error,
-                    status=response.status_code,
-                )
-            payload = response.json()
-            payload["instance_url"] = normalize_base_url(str(payload.get("instance_url", "")), what="instance_url")
-            self._token = Token.from_response(payload)
+            self._token, _ = token_from_response(
+                self.auth,
+                self.login_url,
+                response.status_code,
+                response.text,
+                response.headers.get("Content-Type", ""),
+                url,
+            )
             for listener in self.token_listeners:
                 listener(self._token.access_token)
         if self.version is None:

@@ -8,6 +8,7 @@ traceback without leaking them. Posting the form and mapping errors is the trans
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,3 +223,31 @@ class SessionFlow(AuthFlow):
 
     def token_form(self, login_url: str) -> dict[str, str]:
         raise SalesforceConfigError("a session login has no token request; it uses the given access token")
+
+
+def token_from_response(
+    flow: AuthFlow, login_url: str, status: int, text: str, content_type: str, url: str
+) -> tuple[Token, dict[str, Any]]:
+    """The session in a token endpoint's answer, or the flow's refusal as a SalesforceAuthError.
+
+    Shared by the sync and async clients so both name the flow and Salesforce's error the same way
+    and both check the returned instance URL (https, or http only to loopback). Also returns the
+    token response itself, for callers that hand its non-secret parts back to the user.
+    """
+    from airflow_provider_sfpy.client.errors import SalesforceAuthError
+    from airflow_provider_sfpy.client.transport import describe_error_payload
+    from airflow_provider_sfpy.client.urls import normalize_base_url
+
+    if status != 200:
+        message, error, _, _ = describe_error_payload(text, content_type, url)
+        raise SalesforceAuthError(
+            f"{flow.name} login at {login_url} was refused: {error or 'error'}: {message}",
+            flow=flow.name,
+            error=error,
+            status=status,
+        )
+    payload: dict[str, Any] = json.loads(text)
+    payload["instance_url"] = normalize_base_url(
+        str(payload.get("instance_url", "")), what="instance_url returned by the token endpoint"
+    )
+    return Token.from_response(payload), payload

@@ -25,12 +25,12 @@ from airflow_provider_sfpy.client.auth import (
     RefreshTokenFlow,
     SessionFlow,
     Token,
+    token_from_response,
 )
 from airflow_provider_sfpy.client.bulk2 import Jobs
 from airflow_provider_sfpy.client.chatter import Chatter
 from airflow_provider_sfpy.client.collections import Collections
 from airflow_provider_sfpy.client.errors import (
-    SalesforceAuthError,
     SalesforceConfigError,
     SalesforceError,
     SalesforceSessionExpiredError,
@@ -43,7 +43,6 @@ from airflow_provider_sfpy.client.transport import (
     DEFAULT_TIMEOUT,
     Call,
     Transport,
-    describe_error_body,
     response_info,
 )
 from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL, normalize_base_url, resolve_server_link
@@ -223,19 +222,14 @@ class Client:
                 idempotent=True,
             )
             response = self.transport.send(call, check=False)
-            if response.status_code != 200:
-                message, error, _, _ = describe_error_body(response)
-                raise SalesforceAuthError(
-                    f"{self.auth.name} login at {self.login_url} was refused: {error or 'error'}: {message}",
-                    flow=self.auth.name,
-                    error=error,
-                    status=response.status_code,
-                )
-            payload = response.json()
-            payload["instance_url"] = normalize_base_url(
-                str(payload.get("instance_url", "")), what="instance_url returned by the token endpoint"
+            self._token, payload = token_from_response(
+                self.auth,
+                self.login_url,
+                response.status_code,
+                response.text,
+                response.headers.get("Content-Type", ""),
+                response.url,
             )
-            self._token = Token.from_response(payload)
             for listener in self.token_listeners:
                 listener(self._token.access_token)
             body = {k: v for k, v in payload.items() if k not in _SECRET_TOKEN_KEYS}
