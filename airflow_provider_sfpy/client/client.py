@@ -8,7 +8,6 @@ is what keeps a long paginated query alive across a session timeout.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +26,7 @@ from airflow_provider_sfpy.client.auth import (
     Token,
     token_from_response,
 )
+from airflow_provider_sfpy.client.body import decode_body
 from airflow_provider_sfpy.client.bulk2 import Jobs
 from airflow_provider_sfpy.client.chatter import Chatter
 from airflow_provider_sfpy.client.collections import Collections
@@ -48,19 +48,6 @@ from airflow_provider_sfpy.client.transport import (
 from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL, normalize_base_url, resolve_server_link
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
 from airflow_provider_sfpy.client.wave import Wave
-
-
-def _json_decoder() -> Callable[[bytes], Any]:
-    """msgspec decodes JSON about twice as fast as the stdlib; Airflow installs it, the client doesn't need it."""
-    try:
-        from msgspec.json import decode
-
-        return decode
-    except ImportError:  # pragma: no cover - the client used without Airflow
-        return json.loads
-
-
-json_decode = _json_decoder()
 
 log = logging.getLogger("airflow_provider_sfpy.client")
 
@@ -328,7 +315,7 @@ class Client:
             return Result(response, info)
         if stream:
             return Result(response.iter_content(chunk_size=1 << 16), info)
-        return Result(_decode(response), info)
+        return Result(decode_body(response), info)
 
     def _relogin(self, expired: Token) -> None:
         """Log in again unless another thread already did since ``expired`` was issued."""
@@ -355,9 +342,12 @@ class Client:
         """First page of a query that also returns deleted and archived records."""
         return self.query(soql, include_deleted=True, batch_size=batch_size)
 
-    def query_next(self, next_records_url: str, *, batch_size: int | None = None) -> Result:
-        """The page behind a ``nextRecordsUrl`` (followed only on the instance host)."""
-        return self.request("GET", next_records_url, headers=_batch_header(batch_size), is_query=True)
+    def query_next(self, next_records_url: str, *, batch_size: int | None = None, raw: bool = False) -> Result:
+        """The page behind a ``nextRecordsUrl`` (followed only on the instance host).
+
+        With ``raw=True`` the body is the ``requests.Response``, its bytes read but not decoded.
+        """
+        return self.request("GET", next_records_url, headers=_batch_header(batch_size), is_query=True, raw=raw)
 
     def query_more(
         self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None, stream: bool = False
@@ -451,22 +441,6 @@ def _batch_header(batch_size: int | None) -> dict[str, str] | None:
     if not 200 <= batch_size <= 2000:
         raise SalesforceConfigError(f"batch_size must be between 200 and 2000 (Salesforce's range), got {batch_size}")
     return {"Sforce-Query-Options": f"batchSize={batch_size}"}
-
-
-def _decode(response: requests.Response) -> Any:
-    content_type = response.headers.get("Content-Type", "")
-    if content_type.startswith("text/csv"):
-        # A CSV endpoint always yields text, even an empty one: callers never have to test for None.
-        response.encoding = response.encoding or "utf-8"
-        return response.text
-    if response.status_code == 204 or not response.content:
-        return None
-    if "json" in content_type:
-        return json_decode(response.content)
-    if content_type.startswith("text/"):
-        response.encoding = response.encoding or "utf-8"
-        return response.text
-    return response.content
 
 
 def client(

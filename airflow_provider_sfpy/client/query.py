@@ -1,28 +1,73 @@
-"""Streaming SOQL results: walk ``nextRecordsUrl`` page by page, holding at most two pages.
+"""Streaming SOQL results: walk ``nextRecordsUrl`` page by page, holding at most three pages.
 
-While the caller works on one page (writing it to a file, say), the next one is already being
-fetched on a helper thread, so network time and Salesforce's time overlap with the caller's work
-instead of adding to it. Pages are still handed out strictly in order, and an error fetching a page
-is raised where that page would have been handed out.
+A page passes through three stages: Salesforce builds it, the client decodes it, the caller works
+on it (writes it to a file, say). Done one after another, a page costs the sum of the three. Here
+the request for page N+1 goes out on a helper thread as soon as page N's *bytes* have arrived —
+its ``nextRecordsUrl`` is read from the head of the body, where Salesforce writes it before the
+records — so Salesforce builds page N+1 while this process decodes and writes page N, and a page
+costs about the slower of the two. Pages are still handed out strictly in order, and an error
+fetching a page is raised where that page would have been handed out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Union
 
+from airflow_provider_sfpy.client.body import decode_body, json_decode
+from airflow_provider_sfpy.client.request_sent import on_request_sent
 from airflow_provider_sfpy.client.result import ResponseInfo, Result
 
 if TYPE_CHECKING:
+    import requests
+
     from airflow_provider_sfpy.client.client import Client
+
+#: A fetched page: its response (bytes read, not decoded) or, when its link had to be found by
+#: decoding it, the decoded body; with the response's info.
+_Fetched = tuple[Union["requests.Response", dict[str, Any]], ResponseInfo]
+
+#: How far into a page body ``"records"`` is looked for; the head before it is a few dozen bytes.
+_HEAD_SCAN_BYTES = 4096
+
+
+def next_link_from_head(content: bytes) -> tuple[bool, str | None]:
+    """``(known, nextRecordsUrl)`` read from the part of a query body before ``"records"``.
+
+    Salesforce writes ``totalSize``, ``done`` and ``nextRecordsUrl`` before the records, so the
+    link is known without decoding the whole page. The head is decoded as JSON (closed with ``}``),
+    not pattern-matched; any other layout gives ``known=False`` and the caller decodes the page.
+    """
+    at = content.find(b'"records"', 0, _HEAD_SCAN_BYTES)
+    if at <= 0:
+        return False, None
+    head = content[:at].rstrip()
+    if not head.endswith(b","):
+        return False, None
+    try:
+        meta = json_decode(head[:-1] + b"}")
+    except ValueError:  # msgspec's DecodeError and json's JSONDecodeError are both ValueErrors
+        return False, None
+    if not isinstance(meta, dict) or not isinstance(meta.get("done"), bool):
+        return False, None
+    if meta["done"]:
+        return True, None
+    link = meta.get("nextRecordsUrl")
+    return (True, link) if isinstance(link, str) and link else (False, None)
+
+
+def _next_link(page: dict[str, Any]) -> str | None:
+    return None if page.get("done", True) else page.get("nextRecordsUrl")
 
 
 class QueryStream:
     """Pages of one query. Iterating it yields page bodies (``{"records": [...], ...}``).
 
     ``total_size`` is known from the first page. A stream can be walked once. With ``prefetch``
-    (default) the next page is requested as soon as the current one is handed out.
+    (default) the next page is requested while the current one is decoded and handed out.
     """
 
     def __init__(
@@ -43,29 +88,131 @@ class QueryStream:
     def _fetch(self, next_url: str) -> Result:
         return self._client.query_next(next_url, batch_size=self._batch_size)
 
+    def _fetch_bytes(self, next_url: str) -> Result:
+        """The page's response with its bytes read and not decoded (decoding happens on the caller's thread)."""
+        return self._client.query_next(next_url, batch_size=self._batch_size, raw=True)
+
+    def _count(self, page: dict[str, Any]) -> None:
+        self.pages_read += 1
+        self.records_read += len(page.get("records", ()))
+
     def pages(self) -> Iterator[dict[str, Any]]:
         page = self._first
         if page is None:
             raise RuntimeError("this QueryStream was already consumed; run the query again")
         self._first = None
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfpy-prefetch") if self._prefetch else None
+        next_url = _next_link(page)
+        if not self._prefetch or not next_url:
+            yield from self._pages_in_turn(page)
+            return
+        fetcher = _PageFetcher(self._fetch_bytes, next_url)
         try:
-            while True:
-                self.pages_read += 1
-                self.records_read += len(page.get("records", ()))
-                next_url = None if page.get("done", True) else page.get("nextRecordsUrl")
-                pending: Future[Result] | None = None
-                if next_url and executor is not None:
-                    pending = executor.submit(self._fetch, next_url)
+            self._count(page)
+            yield page
+            while (fetched := fetcher.next()) is not None:
+                raw, self.last_response = fetched
+                page = raw if isinstance(raw, dict) else decode_body(raw)
+                del raw, fetched  # the bytes can go once decoded
+                self._count(page)
                 yield page
-                if not next_url:
-                    return
-                result = pending.result() if pending is not None else self._fetch(next_url)
-                page, self.last_response = result.body, result.response
         finally:
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
+            fetcher.stop()
+
+    def _pages_in_turn(self, page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            self._count(page)
+            yield page
+            next_url = _next_link(page)
+            if not next_url:
+                return
+            result = self._fetch(next_url)
+            page, self.last_response = result.body, result.response
 
     def records(self) -> Iterator[dict[str, Any]]:
         for page in self.pages():
             yield from page.get("records", ())
+
+
+class _Once:
+    """Hands one page over at most once; calling again returns the first call's outcome."""
+
+    def __init__(self, put: Callable[[Any], bool], item: Any) -> None:
+        self._put, self._item = put, item
+        self._outcome: bool | None = None
+
+    def __call__(self) -> bool:
+        if self._outcome is None:
+            self._outcome = self._put(self._item)
+            self._item = None
+        return self._outcome
+
+
+class _PageFetcher:
+    """A helper thread that fetches pages one after another, one page ahead of the consumer.
+
+    As soon as a page's bytes have arrived the thread reads its ``nextRecordsUrl`` from the body's
+    head and sends the next request *before* handing the page over, so Salesforce builds page N+1
+    while the consumer decodes and writes page N. (Sending from the consumer's side instead loses
+    that overlap: the request would wait for the GIL while the consumer decodes.) The hand-over
+    queue holds one page, so at most three pages are in memory: one being fetched, one waiting,
+    one with the consumer. An error is handed over in the failed page's place; ``stop`` ends the
+    thread when the consumer stops early.
+    """
+
+    _DONE = object()
+
+    def __init__(self, fetch: Callable[[str], Result], first_url: str) -> None:
+        self._fetch = fetch
+        self._handover: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(first_url,), name="sfpy-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str | None) -> None:
+        waiting: Any = None  # the page fetched last, handed over once the next request is on the wire
+        hand_over: _Once | None = None
+        try:
+            while url and not self._stopping.is_set():
+                hand_over = _Once(self._put, waiting) if waiting is not None else None
+                with on_request_sent(hand_over) if hand_over else contextlib.nullcontext():
+                    result = self._fetch(url)
+                if hand_over is not None and not hand_over():  # no signal came (e.g. a caller's session)
+                    return
+                response: requests.Response = result.body
+                known, url = next_link_from_head(response.content)
+                item: Any = response
+                if not known:  # an unexpected layout: decode here to find the link
+                    item = decode_body(response)
+                    url = _next_link(item)
+                waiting = (item, result.response)
+            if waiting is not None and not self._put(waiting):
+                return
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the consumer, raised where the page would have been
+            if waiting is not None and hand_over is not None:
+                hand_over()  # the page before the failed one is still good
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> _Fetched | None:
+        """The next page, ``None`` after the last; raises the error that fetching it raised."""
+        item = self._handover.get()
+        if item is self._DONE:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        fetched: _Fetched = item
+        return fetched
+
+    def stop(self) -> None:
+        """Stop fetching and wait for a request in flight to end (bounded by the client's timeouts)."""
+        self._stopping.set()
+        self._thread.join()

@@ -29,6 +29,7 @@ from airflow_provider_sfpy.client.errors import (
     SalesforceOutcomeUnknownError,
     error_class_for,
 )
+from airflow_provider_sfpy.client.request_sent import SignallingAdapter
 from airflow_provider_sfpy.client.result import ApiUsage, ResponseInfo
 from airflow_provider_sfpy.client.retry import (
     FailureKind,
@@ -171,7 +172,11 @@ class Transport:
     ) -> None:
         self.timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
         self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, SignallingAdapter())
+        self.session = session
         self.session.headers["User-Agent"] = USER_AGENT
         # Never False: a CA bundle path replaces the default trust store, nothing disables checking.
         # It is also passed on every request, because requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE

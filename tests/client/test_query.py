@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_sfpy.client import (
     Client,
     QueryStream,
     SalesforceConfigError,
+    SalesforceError,
     SalesforceMalformedQueryError,
     SalesforceUnsafeUrlError,
 )
+from airflow_provider_sfpy.client.query import next_link_from_head
+from airflow_provider_sfpy.emulator import defaults
+from airflow_provider_sfpy.emulator.process import EmulatorProcess
+from airflow_provider_sfpy.emulator.testing import AdminClient
 
 
 def test_query_returns_records_with_nested_parents(sf: Client) -> None:
@@ -135,3 +144,101 @@ def test_limits_and_search_shape(sf: Client) -> None:
     body, response = sf.limits()
     assert body["DailyApiRequests"]["Max"] >= body["DailyApiRequests"]["Remaining"]
     assert response.api_usage is not None and response.api_usage.max == body["DailyApiRequests"]["Max"]
+
+
+# ----------------------------------------------------------------- the prefetching stream
+
+
+def _three_pages(sf: Client, prefix: str) -> str:
+    """401 new Accounts (3 pages of 200) and the query that reads them in name order."""
+    _create_accounts(sf, prefix, 401)
+    return f"SELECT Id, Name FROM Account WHERE Name LIKE '{prefix}%' ORDER BY Name"
+
+
+def _page_requests(emulator: Any) -> list[dict[str, Any]]:
+    return [e for e in emulator.requests_log() if e["method"] == "GET" and "/query/" in e["path"]]
+
+
+def test_next_link_is_read_from_the_head_of_a_page_without_decoding_it() -> None:
+    body = b'{"totalSize":401,"done":false,"nextRecordsUrl":"/services/data/v64.0/query/01gA-200","records":[{"Id"'
+    assert next_link_from_head(body) == (True, "/services/data/v64.0/query/01gA-200")
+    pretty = b'{\n  "totalSize" : 3,\n  "done" : false,\n  "nextRecordsUrl" : "\\/q\\/01gB-2",\n  "records" : []}'
+    assert next_link_from_head(pretty) == (True, "/q/01gB-2")
+    assert next_link_from_head(b'{"totalSize":1,"done":true,"records":[{"Id":"001"}]}') == (True, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"records":[],"totalSize":1,"done":false,"nextRecordsUrl":"/q/01gC-2"}',  # records first
+        b'{"totalSize":1,"done":false,"records":[]}',  # no link although not done
+        b'{"totalSize":1,"done":"no","nextRecordsUrl":"/q/x","records":[]}',  # not a boolean
+        b'{"totalSize":1,"done":false,"nextRecordsUrl":"/q/x" "records":[]}',  # not JSON
+        b"[]",
+        b"",
+    ],
+)
+def test_an_unexpected_page_layout_is_left_to_the_full_decode(body: bytes) -> None:
+    assert next_link_from_head(body) == (False, None)
+
+
+def test_next_page_is_on_the_wire_before_the_current_one_is_handed_over() -> None:
+    """While the consumer holds the GIL (decoding, writing), Salesforce is already building the next page.
+
+    The emulator runs in its own process here: the shared one is a thread of this process and
+    could not even read a request while the consumer holds the GIL.
+    """
+    with EmulatorProcess(["--no-sample-data", "--generate", "Account=401"]) as process:
+        client = Client(
+            defaults.DEFAULT_USERNAME,
+            defaults.DEFAULT_PASSWORD + defaults.DEFAULT_SECURITY_TOKEN,
+            defaults.DEFAULT_CLIENT_ID,
+            defaults.DEFAULT_CLIENT_SECRET,
+            login_url=process.base_url,
+        )
+        admin = AdminClient(process.base_url)
+        hog_input = [random.random() for _ in range(1_500_000)]
+        pages = client.query_more("SELECT Id, Name FROM Account", batch_size=200, stream=True).body.pages()
+        next(pages)
+        next(pages)  # page 2: handed over only once page 3's request has been sent
+        handed_over = time.time()
+        sorted(hog_input)  # one C call that keeps the GIL, as msgspec's decode or csv's writerows do
+        hog_ended = time.time()
+        assert [len(p["records"]) for p in pages] == [1]
+        third = [e for e in admin.requests_log() if "/query/" in e["path"]][1]
+        admin.close()
+    assert third["time"] < handed_over + (hog_ended - handed_over) / 2, (handed_over, hog_ended, third["time"])
+
+
+def test_stream_without_the_send_signal_still_walks_every_page(make_client: Any) -> None:
+    """A caller's own requests.Session gets no send signal: pages are handed over as each fetch returns."""
+    client = make_client(session=requests.Session())
+    client.login()
+    soql = _three_pages(client, "Ahead Own Session Co")
+    stream = client.query_more(soql, batch_size=200, stream=True).body
+    names = [r["Name"] for r in stream.records()]
+    assert names == sorted(names) and len(names) == 401 and stream.pages_read == 3
+
+
+def test_stopping_early_ends_the_prefetch_thread(sf: Client, emulator: Any) -> None:
+    soql = _three_pages(sf, "Ahead Stop Co")
+    emulator.clear_requests_log()
+    pages = sf.query_more(soql, batch_size=200, stream=True).body.pages()
+    next(pages)
+    pages.close()
+    assert not [t for t in threading.enumerate() if t.name == "sfpy-prefetch"]
+    assert len(_page_requests(emulator)) <= 2
+
+
+def test_error_on_a_later_page_comes_after_the_good_pages(sf: Client, emulator: Any) -> None:
+    soql = _three_pages(sf, "Ahead Error Co")
+    emulator.add_faults(
+        {"path": r"/query/[^/]+-400$", "status": 400, "error_code": "INVALID_QUERY_LOCATOR", "message": "gone"}
+    )
+    pages = sf.query_more(soql, batch_size=200, stream=True).body.pages()
+    assert len(next(pages)["records"]) == 200
+    assert len(next(pages)["records"]) == 200
+    with pytest.raises(SalesforceError, match="gone") as caught:
+        next(pages)
+    assert caught.value.error_code == "INVALID_QUERY_LOCATOR"
+    assert not [t for t in threading.enumerate() if t.name == "sfpy-prefetch"]

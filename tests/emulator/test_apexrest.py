@@ -11,7 +11,13 @@ APEXREST = "/services/apexrest"
 
 
 def summary_of(api: Api, where: str = "") -> tuple[int, float]:
-    records = api.query(f"SELECT AnnualRevenue FROM Account{where}")["records"]
+    """Count and revenue of the Accounts, every page of them (other suites share the org)."""
+    page = api.query(f"SELECT AnnualRevenue FROM Account{where}")
+    records = list(page["records"])
+    while not page["done"]:
+        response = api.http.get(api.emulator.base_url + page["nextRecordsUrl"], verify=api.emulator.verify)
+        page = response.json()
+        records += page["records"]
     return len(records), sum(r["AnnualRevenue"] or 0 for r in records)
 
 
