@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from airflow_provider_sfpy.client.bulk_pacing import PollPacer
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
 from airflow_provider_sfpy.client.result import Result
 
@@ -218,18 +219,22 @@ def wait_for_jobs(
     max_poll_interval: float = 60.0,
     timeout: float | None = None,
     on_poll: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+    expected_records: Mapping[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Poll until every job is terminal (JobComplete, Failed, Aborted); the interval backs off by 1.5x.
 
-    Returns each job's summary. Raises TimeoutError naming the jobs still running after ``timeout``.
+    With ``expected_records`` (records per job, as uploaded) a poll is brought forward to when the
+    processing rate says the jobs will be done (see ``bulk_pacing``). Returns each job's summary.
+    Raises TimeoutError naming the jobs still running after ``timeout``.
     """
     deadline = time.monotonic() + timeout if timeout is not None else None
     summaries: dict[str, dict[str, Any]] = {}
     pending = list(job_ids)
-    interval = poll_interval
+    pacer = PollPacer(poll_interval, max_poll_interval, expected_records)
     while True:
         for job_id in list(pending):
             info, _ = jobs.info(job_id)
+            pacer.observe(job_id, info, time.monotonic())
             summaries[job_id] = job_summary(info)
             if is_terminal(info.get("state")):
                 pending.remove(job_id)
@@ -237,7 +242,7 @@ def wait_for_jobs(
             on_poll(summaries)
         if not pending:
             return summaries
-        if deadline is not None and time.monotonic() + interval > deadline:
+        delay = pacer.next_delay(pending, time.monotonic())
+        if deadline is not None and time.monotonic() + delay > deadline:
             raise TimeoutError(f"Bulk jobs still not finished after {timeout:.0f} s: {', '.join(pending)}")
-        time.sleep(interval)
-        interval = min(interval * 1.5, max_poll_interval)
+        time.sleep(delay)

@@ -45,8 +45,14 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
     max_poll_interval: float
     wait_timeout: float
 
-    def wait_for_bulk_jobs(self, job_ids: list[str], job_type: str) -> dict[str, dict[str, Any]]:
-        """Each job's summary once all are terminal; when deferrable, this defers and never returns."""
+    def wait_for_bulk_jobs(
+        self, job_ids: list[str], job_type: str, *, expected_records: dict[str, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Each job's summary once all are terminal; when deferrable, this defers and never returns.
+
+        ``expected_records`` (records uploaded per job) lets the waiter poll when the processing
+        rate says the jobs will be done, instead of up to a whole back-off interval later.
+        """
         from airflow_provider_sfpy.client.bulk2 import wait_for_jobs
         from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
 
@@ -59,20 +65,30 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
                     poll_interval=self.poll_interval,
                     max_poll_interval=self.max_poll_interval,
                     deadline=time.time() + self.wait_timeout,
+                    expected_records=expected_records,
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.wait_timeout),
             )
+        expected = expected_records or {}
         return wait_for_jobs(
             getattr(self.client.jobs, job_type),
             list(job_ids),
             poll_interval=self.poll_interval,
             max_poll_interval=self.max_poll_interval,
             timeout=self.wait_timeout,
+            expected_records=expected_records,
             on_poll=lambda jobs: self.log.info(
-                "Job states: %s", ", ".join(f"{j}={s.get('state')}" for j, s in jobs.items())
+                "Job states: %s", ", ".join(job_state_text(j, s, expected.get(j)) for j, s in jobs.items())
             ),
         )
+
+
+def job_state_text(job_id: str, summary: dict[str, Any], expected: int | None) -> str:
+    """``750N...=InProgress (12,000/100,000 records)``: a job's state and progress for the task log."""
+    processed = int(summary.get("numberRecordsProcessed") or 0)
+    progress = f"{processed:,}/{expected:,}" if expected else f"{processed:,}"
+    return f"{job_id}={summary.get('state')} ({progress} records)"
 
 
 def is_templated(value: object) -> bool:

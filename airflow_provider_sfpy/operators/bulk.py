@@ -4,13 +4,16 @@ The source is streamed and split on record boundaries into uploads under the lim
 default), one job each; every job is closed as soon as its data is up and its id pushed to XCom at
 once (so a retry, or a person, can find it). The wait is deferred to the triggerer by default
 (``[operators] default_deferrable``) or done by polling. Results are delivered failed-rows-first, to
-object storage or XCom, before any failure is raised: no failed row is ever lost.
+object storage or XCom, before any failure is raised: no failed row is ever lost. Once the data is
+loaded, a result CSV too big for XCom never fails the task (a retry would load everything again): it
+is left out of XCom and named in the outcome's ``omitted_results``, to be downloaded from Salesforce.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import time
 from collections.abc import Sequence
 from typing import IO, Any
@@ -28,7 +31,7 @@ from airflow_provider_sfpy.formats.csv_split import (
     split_csv,
 )
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
-from airflow_provider_sfpy.operators.bulk_results import deliver_results
+from airflow_provider_sfpy.operators.bulk_results import SALESFORCE_RESULTS_RETENTION, deliver_results
 from airflow_provider_sfpy.operators.records_input import as_record_list
 from airflow_provider_sfpy.operators.storage import storage_path
 
@@ -81,9 +84,20 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
     :param max_upload_bytes: upload size per job (at most Salesforce's 100 MB).
     :param results_destination: folder URL for result CSVs (``<job>-failed.csv`` ...); else they go to XCom.
     :param max_failed_records: more failed rows than this fail the task (after the results are saved).
+    :param max_xcom_result_bytes: without ``results_destination``, the largest result CSV (per job and
+        kind) kept in XCom. A larger one does not fail the task: it is not downloaded past the cap, its
+        entry in ``results`` is ``None``, it is described in ``omitted_results`` and a warning is logged.
     :param deferrable: wait in the triggerer (default from ``[operators] default_deferrable``).
     :param poll_interval: seconds between job polls (grows 1.5x up to ``max_poll_interval``).
     :param wait_timeout: give up waiting after this long (seconds).
+    :returns: (also pushed to XCom as ``bulk_results`` before any failure is raised)
+        ``{"jobs": {job_id: summary}, "records_processed": int, "records_failed": int,
+        "results": {"failed" | "unprocessed" | "successful": {job_id: path | csv-text | None}},
+        "omitted_results": [...]}``. ``results`` holds file paths with ``results_destination``, else
+        the CSV text; ``None`` marks a result left out of XCom for its size, and ``omitted_results``
+        then has one entry for it: ``{"kind", "job_id", "max_xcom_result_bytes", "bytes_read",
+        "reason", "download", "message"}`` (``download``: the CSV's REST path in Salesforce, which
+        keeps it about 7 days; ``message``: what happened and what to do). Empty when all fit.
     """
 
     template_fields: Sequence[str] = (
@@ -159,6 +173,7 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         required = self._required_columns()
         started = time.monotonic()
         total_rows = total_bytes = 0
+        rows_per_job: dict[str, int] = {}
         layouts: list[CsvLayout] = []
         with self._open_source() as stream:
             try:
@@ -175,6 +190,7 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
                         job_id = self._submit(chunk.file, layouts[0].line_ending, context)
                     finally:
                         chunk.close()
+                    rows_per_job[job_id] = chunk.rows
                     total_rows += chunk.rows
                     total_bytes += chunk.size
                     self.log.info(
@@ -195,7 +211,7 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
             total_rows,
             time.monotonic() - started,
         )
-        summaries = self.wait_for_bulk_jobs(self._job_ids, "ingest")
+        summaries = self.wait_for_bulk_jobs(self._job_ids, "ingest", expected_records=rows_per_job)
         return self._finish(summaries, context)
 
     def _submit(self, upload: IO[bytes], line_ending: str, context: Context) -> str:
@@ -245,6 +261,7 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
             path = storage_path(self.source, self.source_conn_id)
             if not path.exists():
                 raise AirflowException(f"source {path} does not exist")
+            self._warn_if_results_will_not_fit(_size_of(path))
             return path.open("rb")
         records = as_record_list(self.records)
         if not records:
@@ -257,7 +274,23 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         writer.writeheader()
         writer.writerows(records)
         self.line_ending = self.line_ending or "CRLF"
-        return io.BytesIO(text.getvalue().encode("utf-8"))
+        data = text.getvalue().encode("utf-8")
+        self._warn_if_results_will_not_fit(len(data))
+        return io.BytesIO(data)
+
+    def _warn_if_results_will_not_fit(self, size: int | None) -> None:
+        """Warn before loading when the successful results (about the source's size) will not fit in XCom."""
+        if self.results_destination or size is None:
+            return
+        if size > self.max_xcom_result_bytes:
+            self.log.warning(
+                "The CSV to load is %s bytes, more than max_xcom_result_bytes=%s, and results_destination is not "
+                "set: the successful results (about the source's size) will not be kept in XCom, only "
+                "described in omitted_results. Set results_destination= (an ObjectStoragePath URL) to save "
+                "result CSVs as files, or download them from Salesforce by job id afterwards.",
+                f"{size:,}",
+                f"{self.max_xcom_result_bytes:,}",
+            )
 
     # ------------------------------------------------------------------ finish
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
@@ -268,16 +301,25 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
 
     def _finish(self, summaries: dict[str, dict[str, Any]], context: Context) -> dict[str, Any]:
         job_ids = list(summaries)
+        omitted: list[dict[str, Any]] = []
         results = deliver_results(
             self.client,
             job_ids,
             destination=self.results_destination,
             destination_conn_id=self.results_conn_id,
             max_xcom_bytes=self.max_xcom_result_bytes,
+            omitted_out=omitted,
+            logger=self.log,
         )
         processed = sum(int(s.get("numberRecordsProcessed") or 0) for s in summaries.values())
         failed = sum(int(s.get("numberRecordsFailed") or 0) for s in summaries.values())
-        outcome = {"jobs": summaries, "records_processed": processed, "records_failed": failed, "results": results}
+        outcome = {
+            "jobs": summaries,
+            "records_processed": processed,
+            "records_failed": failed,
+            "results": results,
+            "omitted_results": omitted,
+        }
         # Pushed before any failure is raised, so the counts and result locations survive a failed task.
         self._push(context, "bulk_results", outcome)
         broken = {j: s for j, s in summaries.items() if s.get("state") in ("Failed", "Aborted")}
@@ -285,15 +327,42 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
             reasons = "; ".join(
                 f"{j} {s.get('state')}: {s.get('errorMessage') or 'no message'}" for j, s in broken.items()
             )
-            raise AirflowException(f"Bulk job(s) did not complete: {reasons}")
+            raise AirflowException(f"Bulk job(s) did not complete: {reasons}{_omitted_note(omitted)}")
         self.log.info("Bulk load done: %d records processed, %d failed", processed, failed)
         if failed > self.max_failed_records:
-            where = results["failed"] if self.results_destination else "XCom (return value, results.failed)"
             raise AirflowException(
                 f"{failed} record(s) failed, more than max_failed_records={self.max_failed_records}; "
-                f"the failed rows with Salesforce's sf__Error are saved at {where}"
+                f"{self._where_failed_rows_are(summaries, results['failed'], omitted)}"
             )
         return outcome
+
+    def _where_failed_rows_are(
+        self, summaries: dict[str, dict[str, Any]], failed: dict[str, str | None], omitted: list[dict[str, Any]]
+    ) -> str:
+        """Where the failed rows are, for the max_failed_records error: files, XCom, or only in Salesforce."""
+        if self.results_destination:
+            return f"the failed rows with Salesforce's sf__Error are saved at {failed}"
+        too_big = [o["job_id"] for o in omitted if o["kind"] == "failed"]
+        kept = [
+            job_id
+            for job_id, csv_text in failed.items()
+            if csv_text is not None and int(summaries.get(job_id, {}).get("numberRecordsFailed") or 0) > 0
+        ]
+        parts = []
+        if kept or not too_big:
+            of_jobs = f" of job(s) {', '.join(kept)}" if kept else ""
+            parts.append(
+                f"the failed rows with Salesforce's sf__Error{of_jobs} are in XCom "
+                "(return value and bulk_results, results.failed)"
+            )
+        if too_big:
+            parts.append(
+                f"the failed rows of job(s) {', '.join(too_big)} were NOT kept in XCom: larger than "
+                f"max_xcom_result_bytes={self.max_xcom_result_bytes:,}; download each job's failedResults "
+                f"from Salesforce by job id (kept {SALESFORCE_RESULTS_RETENTION}; see omitted_results in XCom), or set "
+                "results_destination= (an ObjectStoragePath URL) to save result CSVs as files"
+            )
+        return "; ".join(parts)
 
     def on_kill(self) -> None:
         """Abort the jobs this task started that have not finished, so a killed load stops in Salesforce."""
@@ -305,3 +374,23 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
                     self.log.info("Aborted Bulk job %s", job_id)
             except Exception as exc:
                 self.log.warning("Could not abort Bulk job %s: %s", job_id, exc)
+
+
+def _size_of(path: ObjectStoragePath) -> int | None:
+    """The file's size in bytes, or ``None`` when the storage cannot tell (it is only used for a hint)."""
+    try:
+        return int(path.stat().st_size)
+    except Exception as exc:  # never fail (or stop) the load over a hint
+        logging.getLogger(__name__).debug("Could not read the size of the source: %s", exc)
+        return None
+
+
+def _omitted_note(omitted: list[dict[str, Any]]) -> str:
+    """A note for an error message: which result CSVs were left out of XCom (too big)."""
+    if not omitted:
+        return ""
+    names = ", ".join(f"{o['kind']} of {o['job_id']}" for o in omitted)
+    return (
+        f" (results not kept in XCom, too big: {names}; download them from Salesforce by job id, "
+        "see omitted_results in XCom)"
+    )

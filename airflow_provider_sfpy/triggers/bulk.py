@@ -18,6 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from packaging.version import Version
 
 from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary
+from airflow_provider_sfpy.client.bulk_pacing import PollPacer
 
 # From Airflow 3.3 the triggerer calls ``on_kill()`` when a user kills a deferred task; before that a
 # cancelled trigger must itself tell a user's kill from a triggerer restart (``_killed_by_user``).
@@ -34,6 +35,8 @@ class SalesforceBulkJobTrigger(BaseTrigger):
     :param job_type: ``ingest`` or ``query``.
     :param poll_interval: first wait between polls, in seconds; grows 1.5x per poll up to ``max_poll_interval``.
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    :param expected_records: records uploaded per job, when known: polls are then brought forward to
+        when the processing rate says the jobs will be done (never later than the back-off).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         deadline: float | None = None,
+        expected_records: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         if job_type not in ("ingest", "query"):
@@ -54,6 +58,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.max_poll_interval = float(max_poll_interval)
         self.deadline = deadline
+        self.expected_records = {str(k): int(v) for k, v in (expected_records or {}).items()}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -65,6 +70,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_poll_interval": self.max_poll_interval,
                 "deadline": self.deadline,
+                "expected_records": dict(self.expected_records),
             },
         )
 
@@ -132,10 +138,11 @@ class SalesforceBulkJobTrigger(BaseTrigger):
             return
         try:
             pending = list(self.job_ids)
-            interval = self.poll_interval
+            pacer = PollPacer(self.poll_interval, self.max_poll_interval, self.expected_records)
             while True:
                 for job_id in list(pending):
                     info = await client.get(client.data_path(f"jobs/{self.job_type}/{job_id}"))
+                    pacer.observe(job_id, info, time.monotonic())
                     summaries[job_id] = job_summary(info)
                     if is_terminal(info.get("state")):
                         pending.remove(job_id)
@@ -151,10 +158,15 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                         }
                     )
                     return
-                wait = interval if self.deadline is None else max(0.0, min(interval, self.deadline - time.time()))
-                self.log.info("Waiting %.1f s for %d Bulk job(s): %s", wait, len(pending), ", ".join(pending))
+                delay = pacer.next_delay(pending, time.monotonic())
+                wait = delay if self.deadline is None else max(0.0, min(delay, self.deadline - time.time()))
+                self.log.info(
+                    "Waiting %.1f s for %d Bulk job(s): %s",
+                    wait,
+                    len(pending),
+                    ", ".join(f"{j} ({pacer.progress_text(j)})" for j in pending),
+                )
                 await asyncio.sleep(wait)
-                interval = min(interval * 1.5, self.max_poll_interval)
         except Exception as exc:
             yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{type(exc).__name__}: {exc}"})
         finally:

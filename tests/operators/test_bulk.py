@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,20 @@ def test_insert_split_into_several_jobs_with_results_saved(sfpy_conn: str, check
     assert ti.pushed["job_links"][0].endswith(f"%2F{ti.pushed['job_ids'][0]}")
 
 
+def test_polling_logs_each_jobs_progress_against_the_rows_it_was_sent(
+    sfpy_conn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [["Name"]] + [[f"Bulk Progress {n}"] for n in range(120)]
+    result, ti = ingest(
+        object_type="Account", operation="insert", source=write_csv(tmp_path / "p.csv", rows), max_upload_bytes=1500
+    )
+    job_ids = ti.pushed["job_ids"]
+    assert len(job_ids) > 1 and result["records_processed"] == 120
+    states = [line for line in capsys.readouterr().out.splitlines() if "Job states:" in line]
+    sizes = [int(n) for n in re.findall(r"=JobComplete \(\d+/(\d+) records\)", states[-1])]
+    assert sum(sizes) == 120 and len(sizes) == len(job_ids)
+
+
 def test_failed_rows_are_saved_before_the_task_fails(sfpy_conn: str, checker: Client, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "a.csv", [["Name", "Industry"], ["Bulk Good One", "Banking"], ["", "Banking"]])
     with pytest.raises(AirflowException, match=r"1 record\(s\) failed, more than max_failed_records=0"):
@@ -90,6 +105,99 @@ def test_failures_within_budget_go_to_xcom(sfpy_conn: str) -> None:
     (failed_csv,) = result["results"]["failed"].values()
     assert "REQUIRED_FIELD_MISSING" in failed_csv
     assert result["records_failed"] == 1
+    (successful_csv,) = result["results"]["successful"].values()
+    assert "Bulk Xcom A" in successful_csv  # results that fit still arrive as CSV text
+    assert result["omitted_results"] == []
+
+
+def run_deferred(operator: SalesforceBulkIngestOperator, ti: FakeTI) -> Any:
+    """Run a deferrable operator as Airflow does: execute, the trigger in the triggerer, execute_complete."""
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context={"ti": ti})  # type: ignore[arg-type]
+    event = asyncio.run(_first_event(deferred.value.trigger))
+    return operator.execute_complete(context={"ti": ti}, event=event.payload)  # type: ignore[arg-type]
+
+
+def account_insert(**kwargs: Any) -> SalesforceBulkIngestOperator:
+    """An Account insert polled every 0.2 s; ``kwargs`` give the data and anything else."""
+    return SalesforceBulkIngestOperator(
+        task_id="load", object_type="Account", operation="insert", poll_interval=0.2, **kwargs
+    )
+
+
+def warnings_logged(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The WARNING lines the operator logged (Airflow renders an operator's ``self.log`` to stdout)."""
+    return [line for line in capsys.readouterr().out.splitlines() if "[warning" in line]
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["polling", "deferred"])
+def test_successful_results_over_the_xcom_cap_are_omitted_and_the_task_succeeds(
+    sfpy_conn: str, checker: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str], deferrable: bool
+) -> None:
+    """The load is done when the results are fetched: a result too big for XCom must not fail the task
+    (a retry would insert every record again). It is left out, named in the outcome and in a warning."""
+    label = f"Bulk Omit {'D' if deferrable else 'P'}"
+    rows = [["Name", "Description"]] + [[f"{label} {n:04d}", f"row {n}"] for n in range(100)]
+    source = write_csv(tmp_path / "big.csv", rows)
+    assert (tmp_path / "big.csv").stat().st_size > 2000  # so the submit-time warning is due too
+    operator = account_insert(source=source, max_xcom_result_bytes=2000, deferrable=deferrable)
+    ti = FakeTI()
+    result = run_deferred(operator, ti) if deferrable else operator.execute(context={"ti": ti})  # type: ignore[arg-type]
+
+    assert count(checker, f"Name LIKE '{label} %'") == 100  # every record, exactly once
+    (job_id,) = ti.pushed["job_ids"]
+    assert result["records_processed"] == 100 and result["records_failed"] == 0
+    assert ti.pushed["bulk_results"] == result
+    assert result["results"]["successful"] == {job_id: None}
+    assert result["results"]["failed"][job_id].startswith('"sf__Id","sf__Error"')  # small: still CSV text
+    (omitted,) = result["omitted_results"]
+    assert omitted["kind"] == "successful" and omitted["job_id"] == job_id
+    assert omitted["max_xcom_result_bytes"] == 2000 and omitted["bytes_read"] > 2000
+    assert "max_xcom_result_bytes=2,000" in omitted["reason"]
+    assert omitted["download"].endswith(f"/jobs/ingest/{job_id}/successfulResults/")
+    warnings = warnings_logged(capsys)
+    (warned,) = [line for line in warnings if "NOT kept in XCom" in line]
+    for text in (omitted["message"], warned):
+        assert job_id in text and "results_destination=" in text and "7 days" in text
+    # The early hint, before anything was loaded:
+    assert any("more than max_xcom_result_bytes=2,000" in line for line in warnings)
+    # What was left out can still be had from Salesforce by job id.
+    full, _ = checker.jobs.ingest.results(job_id, "successful")
+    assert len(list(csv.DictReader(io.StringIO(b"".join(full).decode())))) == 100
+
+
+def test_reading_an_oversized_result_stops_at_the_cap(sfpy_conn: str, checker: Client) -> None:
+    label = "Bulk Omit Stop"
+    records = [{"Name": f"{label} {n:05d}", "Description": "x" * 100} for n in range(2000)]
+    result, ti = ingest(object_type="Account", operation="insert", records=records, max_xcom_result_bytes=1000)
+    (job_id,) = ti.pushed["job_ids"]
+    (omitted,) = result["omitted_results"]
+    full, _ = checker.jobs.ingest.results(job_id, "successful")
+    size = len(b"".join(full))
+    assert size > 200_000
+    assert 1000 < omitted["bytes_read"] < size / 2  # one 64 KiB read at most, not the whole CSV
+    assert count(checker, f"Name LIKE '{label} %'") == 2000
+
+
+def test_failed_rows_over_the_xcom_cap_the_error_names_the_jobs(
+    sfpy_conn: str, checker: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [{"Name": "Bulk Omit Failed Good"}] + [{"Name": "", "Description": f"bad {n}"} for n in range(60)]
+    ti = FakeTI()
+    operator = account_insert(records=records, max_xcom_result_bytes=2000, deferrable=False)
+    with pytest.raises(AirflowException, match=r"60 record\(s\) failed, more than max_failed_records=0") as caught:
+        operator.execute(context={"ti": ti})  # type: ignore[arg-type]
+    (job_id,) = ti.pushed["job_ids"]
+    message = str(caught.value)
+    assert f"the failed rows of job(s) {job_id} were NOT kept in XCom" in message
+    assert "max_xcom_result_bytes=2,000" in message and "results_destination=" in message
+    assert "are in XCom" not in message
+    outcome = ti.pushed["bulk_results"]  # pushed before the task failed
+    assert outcome["results"]["failed"] == {job_id: None}
+    assert "Bulk Omit Failed Good" in outcome["results"]["successful"][job_id]  # small: still CSV text
+    assert [(o["kind"], o["job_id"]) for o in outcome["omitted_results"]] == [("failed", job_id)]
+    assert any(f"failed results of Bulk job {job_id} were NOT kept in XCom" in w for w in warnings_logged(capsys))
+    assert count(checker, "Name = 'Bulk Omit Failed Good'") == 1
 
 
 def test_upsert_and_delete(sfpy_conn: str, checker: Client, tmp_path: Path) -> None:
@@ -149,6 +257,7 @@ def test_deferral_hands_a_json_only_trigger_to_the_triggerer(sfpy_conn: str, tmp
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_sfpy.triggers.bulk.SalesforceBulkJobTrigger"
     assert kwargs["job_ids"] == ti.pushed["job_ids"] and isinstance(kwargs["deadline"], float)
+    assert kwargs["expected_records"] == {ti.pushed["job_ids"][0]: 1}  # for polls paced by progress
     rebuilt = SalesforceBulkJobTrigger(**kwargs)  # what a triggerer restart does
     event = asyncio.run(_first_event(rebuilt))
     assert event.payload["status"] == "success"
