@@ -81,12 +81,18 @@ class QueryStream:
         self.pages_read = 0
         self.records_read = 0
         self.last_response: ResponseInfo | None = None
+        self._decode_page: Callable[[requests.Response], Any] = decode_body
+
+    def decode_pages_with(self, decode: Callable[[bytes], dict[str, Any]]) -> None:
+        """Decode the pages not yet decoded with ``decode`` (a page's bytes to its body) instead of to dicts.
+
+        For a consumer that knows the records' shape: see ``formats/typed_records.py``. Pages the
+        stream had to decode itself to find their link still arrive as dicts.
+        """
+        self._decode_page = lambda response: decode(response.content)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self.pages()
-
-    def _fetch(self, next_url: str) -> Result:
-        return self._client.query_next(next_url, batch_size=self._batch_size)
 
     def _fetch_bytes(self, next_url: str) -> Result:
         """The page's response with its bytes read and not decoded (decoding happens on the caller's thread)."""
@@ -111,7 +117,7 @@ class QueryStream:
             yield page
             while (fetched := fetcher.next()) is not None:
                 raw, self.last_response = fetched
-                page = raw if isinstance(raw, dict) else decode_body(raw)
+                page = raw if isinstance(raw, dict) else self._decode_page(raw)
                 del raw, fetched  # the bytes can go once decoded
                 self._count(page)
                 yield page
@@ -125,8 +131,8 @@ class QueryStream:
             next_url = _next_link(page)
             if not next_url:
                 return
-            result = self._fetch(next_url)
-            page, self.last_response = result.body, result.response
+            result = self._fetch_bytes(next_url)
+            page, self.last_response = self._decode_page(result.body), result.response
 
     def records(self) -> Iterator[dict[str, Any]]:
         for page in self.pages():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -58,7 +58,7 @@ def make_row_builder(paths: Sequence[str]) -> Callable[[dict[str, Any]], Sequenc
     def build(record: dict[str, Any]) -> Sequence[Any]:
         nonlocal fast
         if fast is None:
-            keys = [_resolve_key(record, path) for path in paths]
+            keys = [resolve_key(record, path) for path in paths]
             if None in keys:
                 return general(record)
             getter = operator.itemgetter(*keys)
@@ -71,7 +71,8 @@ def make_row_builder(paths: Sequence[str]) -> Callable[[dict[str, Any]], Sequenc
     return build
 
 
-def _resolve_key(record: dict[str, Any], name: str) -> str | None:
+def resolve_key(record: Mapping[str, Any], name: str) -> str | None:
+    """The record's own key for the SOQL field ``name`` (exact match first, then case-insensitive)."""
     if name in record:
         return name
     lowered = name.lower()

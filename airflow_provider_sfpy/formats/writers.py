@@ -11,7 +11,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Protocol
 
 from airflow_provider_sfpy.formats.records import csv_value, make_row_builder, strip_attributes
@@ -48,6 +48,8 @@ class CsvRecordWriter:
             if field_types is not None
             else None
         )
+        self._typed_type: type | None = None
+        self._typed_row: Callable[[Any], Sequence[Any]] = self._row
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer)
         self._writer.writerow(fields)
@@ -59,8 +61,13 @@ class CsvRecordWriter:
         self._buffer.seek(0)
         self._buffer.truncate()
 
-    def write_page(self, records: Sequence[dict[str, Any]]) -> None:
-        build, plain, convert = self._row, _PLAIN_TYPES, self._convert
+    def accept_typed_records(self, record_type: type, row: Callable[[Any], Sequence[Any]]) -> None:
+        """Pages may also hold ``record_type`` records (see ``typed_records``), flattened by ``row``."""
+        self._typed_type, self._typed_row = record_type, row
+
+    def write_page(self, records: Sequence[Any]) -> None:
+        build = self._typed_row if records and records[0].__class__ is self._typed_type else self._row
+        plain, convert = _PLAIN_TYPES, self._convert
         if convert is None:
             rows: Any = [[v if v.__class__ in plain else csv_value(v) for v in build(record)] for record in records]
         elif convert:

@@ -9,8 +9,10 @@ from typing import Any
 from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_sfpy.client.describe import field_types
+from airflow_provider_sfpy.client.query import QueryStream
 from airflow_provider_sfpy.formats.soql_fields import SoqlFieldListError, from_object, select_fields
-from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, make_writer
+from airflow_provider_sfpy.formats.typed_records import typed_page_decoder
+from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, CsvRecordWriter, make_writer
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
 from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 
@@ -101,7 +103,10 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
             self.log.info("Query matches %d records", stream.total_size)
             last_log = time.monotonic()
             for page in stream.pages():
-                writer.write_page(page.get("records", ()))
+                records = page.get("records", ())
+                if stream.pages_read == 1 and records and fields and isinstance(writer, CsvRecordWriter):
+                    _decode_later_pages_typed(stream, writer, fields, records[0])
+                writer.write_page(records)
                 if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
                     self.log.info(
                         "Progress: %d of %d records, %d pages",
@@ -128,3 +133,13 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
 
     def _field_types(self, fields: Sequence[str]) -> dict[str, str]:
         return field_types(self.client, from_object(self.soql), fields)
+
+
+def _decode_later_pages_typed(
+    stream: QueryStream, writer: CsvRecordWriter, fields: Sequence[str], sample: dict[str, Any]
+) -> None:
+    """From the second page on, decode records into compact typed records (see ``typed_records``)."""
+    typed = typed_page_decoder(fields, sample)
+    if typed is not None:
+        stream.decode_pages_with(typed.decode)
+        writer.accept_typed_records(typed.record_type, typed.row)

@@ -61,6 +61,27 @@ def test_many_pages_are_streamed_in_order(sfpy_conn: str, checker: Client, tmp_p
     assert [r[0] for r in read_csv(tmp_path / "pager.csv")[1:]] == [f"Pager {n:04d}" for n in range(650)]
 
 
+def test_later_pages_decoded_typed_write_the_same_values_as_the_first(
+    sfpy_conn: str, checker: Client, tmp_path: Path
+) -> None:
+    """Pages after the first are decoded into compact typed records (field names matched case-insensitively,
+    as SOQL does); the file must hold exactly what the records say: booleans, numbers, nulls, text."""
+    checker.collections.create(
+        [
+            {"Name": f"Typed {n:04d}", "Description": None if n % 3 else f'd, "{n}"\nnext', "AnnualRevenue": n * 1.5}
+            for n in range(450)
+        ],
+        object_type="Account",
+    )
+    soql = "SELECT name, id, DESCRIPTION, annualrevenue, IsDeleted FROM Account WHERE Name LIKE 'Typed %' ORDER BY Name"
+    result = run(soql=soql, destination=str(tmp_path / "typed.csv"), batch_size=200)
+    rows = read_csv(tmp_path / "typed.csv")
+    assert result["pages"] == 3 and rows[0] == ["name", "id", "DESCRIPTION", "annualrevenue", "IsDeleted"]
+    records = list(checker.query_records(soql))
+    expected = [[r["Name"], r["Id"], r["Description"] or "", repr(r["AnnualRevenue"]), "false"] for r in records]
+    assert rows[1:] == expected and len(expected) == 450
+
+
 def test_zero_rows_write_a_header_only_file(sfpy_conn: str, tmp_path: Path) -> None:
     result = run(
         soql="SELECT Id, Name FROM Account WHERE Name = 'No Such Account'", destination=str(tmp_path / "e.csv")
