@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -48,6 +48,29 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
+def make_http_client(
+    *,
+    timeout: float | tuple[float, float] | None = None,
+    ca_bundle: str | None = None,
+    proxies: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """The httpx client under an ``AsyncClient``: TLS always verified, no redirects, our timeouts.
+
+    Waiting for a free pooled connection has no time limit of its own (the read timeout still bounds
+    every request): a thousand triggers sharing one client poll in bursts, and a burst must queue, not fail.
+    """
+    connect, read = timeout if isinstance(timeout, tuple) else (10.0, float(timeout or 120.0))
+    proxy = (proxies or {}).get("https") or (proxies or {}).get("http")
+    return httpx.AsyncClient(
+        verify=ca_bundle or True,
+        timeout=httpx.Timeout(read, connect=connect, pool=None),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        proxy=proxy,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
 class AsyncClient:
     """``async with AsyncClient(login_url=..., auth=flow) as client: body = await client.get(path)``."""
 
@@ -61,23 +84,22 @@ class AsyncClient:
         ca_bundle: str | None = None,
         proxies: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
+        """``http``: an HTTP client shared with other clients of the same connection (one connection
+        pool and TLS context for many triggers); it is not closed by ``aclose``, whose ``close_callbacks``
+        let its owner know when this client is done with it. Without it, the client makes its own."""
         self.login_url = normalize_base_url(login_url)
         self.auth = auth
         self.version = normalize_version(version) if version else None
         self.retry = retry or RetryPolicy()
-        connect, read = timeout if isinstance(timeout, tuple) else (10.0, float(timeout or 120.0))
-        proxy = (proxies or {}).get("https") or (proxies or {}).get("http")
-        self._http = httpx.AsyncClient(
-            verify=ca_bundle or True,
-            timeout=httpx.Timeout(read, connect=connect),
-            proxy=proxy,
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._owns_http = http is None
+        self._http = http or make_http_client(timeout=timeout, ca_bundle=ca_bundle, proxies=proxies)
         self._token: Token | None = None
         #: Called with every new access token (the Airflow hook registers them with the log masker).
         self.token_listeners: list[Callable[[str], None]] = []
+        #: Awaited by ``aclose`` (the owner of a shared HTTP client counts its users with them).
+        self.close_callbacks: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -86,7 +108,11 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
+        callbacks, self.close_callbacks = self.close_callbacks, []
+        for callback in callbacks:
+            await callback()
 
     def __repr__(self) -> str:
         return f"AsyncClient(login_url={self.login_url!r}, flow={self.auth.name!r}, version={self.version!r})"

@@ -9,15 +9,17 @@ masker so they never show in task logs.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
+import httpx
 from airflow.sdk import BaseHook
 
 from airflow_provider_sfpy.client import Client, RetryPolicy, SalesforceError
 from airflow_provider_sfpy.client.aio import AsyncClient
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_sfpy.hooks.masking import mask
-from airflow_provider_sfpy.hooks.settings import ConnectionSettings, build_async_client
+from airflow_provider_sfpy.hooks.settings import ConnectionSettings, build_async_client, build_http_client
 
 # (conn id, settings) -> (token, API version) shared by the async clients of one process (the triggerer).
 _SHARED_ASYNC_SESSIONS: dict[tuple[str, ...], tuple[Any, str]] = {}
@@ -27,6 +29,40 @@ _LOGIN_LOCKS: dict[tuple[Any, ...], asyncio.Lock] = {}
 def _remember(key: tuple[str, ...], client: AsyncClient) -> None:
     if client.session is not None:
         _SHARED_ASYNC_SESSIONS[key] = client.session
+
+
+class _SharedHttpClient:
+    """One httpx client per connection and event loop, closed when the last async client using it closes.
+
+    Per loop, because an httpx client's pool belongs to the loop it was first used in; kept in a
+    ``WeakKeyDictionary`` so a finished loop's entries go with it.
+    """
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, ...], _SharedHttpClient]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, key: tuple[str, ...], client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.key, self.client, self.loop, self.users = key, client, loop, 0
+
+    @classmethod
+    def borrow(cls, key: tuple[str, ...], settings: ConnectionSettings) -> _SharedHttpClient:
+        loop = asyncio.get_running_loop()
+        clients = cls._by_loop.setdefault(loop, {})
+        shared = clients.get(key)
+        if shared is None:
+            shared = clients[key] = cls(key, build_http_client(settings), loop)
+        shared.users += 1
+        return shared
+
+    async def release(self) -> None:
+        self.users -= 1
+        if self.users > 0:
+            return
+        clients = self._by_loop.get(self.loop, {})
+        if clients.get(self.key) is self:
+            del clients[self.key]
+        await self.client.aclose()
 
 
 class SalesforcePyHook(BaseHook):
@@ -88,19 +124,26 @@ class SalesforcePyHook(BaseHook):
         )
         for secret in settings.secrets():
             mask(secret)
-        client = build_async_client(settings, retry=retry)
-        client.token_listeners.append(mask)
         # Triggers of one connection in one triggerer share a session: a thousand waits then cost one
         # login and one masked token, not a thousand (each registered secret slows Airflow's log masker).
         key = (sfpy_conn_id, repr(settings), conn.password or "", str(sorted(settings.extras.items())))
+        # ... and, within one event loop, one HTTP client: one TLS context and connection pool, not one each.
+        http = _SharedHttpClient.borrow(key, settings)
+        client = build_async_client(settings, retry=retry, http=http.client)
+        client.close_callbacks.append(http.release)
+        client.token_listeners.append(mask)
         # One login at a time per connection and event loop, so triggers starting together still share it.
         lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *key), asyncio.Lock())
-        async with lock:
-            shared = _SHARED_ASYNC_SESSIONS.get(key)
-            if shared is not None:
-                client.reuse_session(*shared)
-            else:
-                await client.login()
+        try:
+            async with lock:
+                shared = _SHARED_ASYNC_SESSIONS.get(key)
+                if shared is not None:
+                    client.reuse_session(*shared)
+                else:
+                    await client.login()
+        except BaseException:
+            await client.aclose()  # the caller never gets the client, so give the shared HTTP client back here
+            raise
         client.token_listeners.append(lambda _token: _remember(key, client))
         _remember(key, client)
         return client

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from airflow_provider_sfpy.client import Client, RetryPolicy
-from airflow_provider_sfpy.client.aio import AsyncClient
+from airflow_provider_sfpy.client.aio import AsyncClient, make_http_client
 from airflow_provider_sfpy.client.auth import (
     AuthFlow,
     ClientCredentialsFlow,
@@ -160,8 +162,17 @@ class ConnectionSettings:
         )
 
 
-def build_async_client(settings: ConnectionSettings, retry: RetryPolicy | None = None) -> AsyncClient:
-    """The async (httpx) client for the same connection, for triggers."""
+def build_http_client(settings: ConnectionSettings) -> httpx.AsyncClient:
+    """An HTTP client with the connection's TLS, timeout and proxy settings, to share between async clients."""
+    return make_http_client(
+        timeout=settings.timeout(), ca_bundle=settings.extra("ca_bundle"), proxies=settings.proxies()
+    )
+
+
+def build_async_client(
+    settings: ConnectionSettings, retry: RetryPolicy | None = None, *, http: httpx.AsyncClient | None = None
+) -> AsyncClient:
+    """The async (httpx) client for the same connection, for triggers (``http``: a shared HTTP client)."""
     flow = settings.auth_flow()
     login_url = flow.instance_url or settings.login_url if isinstance(flow, SessionFlow) else settings.login_url
     version = settings.extra("version")
@@ -173,6 +184,7 @@ def build_async_client(settings: ConnectionSettings, retry: RetryPolicy | None =
         ca_bundle=settings.extra("ca_bundle"),
         proxies=settings.proxies(),
         retry=retry,
+        http=http,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_sfpy.client import SalesforceError
 from airflow_provider_sfpy.get_provider_info import get_provider_info
-from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook, _SharedHttpClient
 
 
 def _set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
@@ -43,7 +45,8 @@ def test_test_connection_succeeds_and_says_where(password_conn: str, emulator: A
     assert emulator.base_url in message and "password flow" in message
 
 
-def test_test_connection_with_wrong_password_names_the_problem(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+@pytest.fixture
+def wrong_password_conn(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> str:
     _set_connection(
         monkeypatch,
         "sfpy_bad",
@@ -52,7 +55,11 @@ def test_test_connection_with_wrong_password_names_the_problem(monkeypatch: pyte
         password="wrong-pw",
         extra={"client_id": emulator.client_id, "client_secret": emulator.client_secret},
     )
-    ok, message = SalesforcePyHook(sfpy_conn_id="sfpy_bad").test_connection()
+    return "sfpy_bad"
+
+
+def test_test_connection_with_wrong_password_names_the_problem(wrong_password_conn: str) -> None:
+    ok, message = SalesforcePyHook(sfpy_conn_id=wrong_password_conn).test_connection()
     assert not ok
     assert "password login" in message and "authentication failure" in message and "wrong-pw" not in message
 
@@ -152,3 +159,34 @@ def test_connection_from_a_uri(monkeypatch: pytest.MonkeyPatch, emulator: Any) -
     settings = SalesforcePyHook(sfpy_conn_id="sfpy_uri").settings()
     assert settings.username == emulator.username and settings.auth_type == "password"
     assert settings.login_url == host  # the URI's port is put back on the host
+
+
+def test_async_clients_of_one_connection_share_one_http_client_until_the_last_closes(password_conn: str) -> None:
+    """One TLS context and connection pool per connection and event loop, however many triggers wait."""
+
+    async def scenario() -> None:
+        first = await SalesforcePyHook.aget_async_client(password_conn)
+        second = await SalesforcePyHook.aget_async_client(password_conn)
+        http = first._http
+        assert second._http is http
+        await first.aclose()
+        assert not http.is_closed  # the second client still uses it
+        assert (await second.get(second.data_path("limits")))["DailyApiRequests"]["Max"] > 0
+        await second.aclose()
+        assert http.is_closed
+        third = await SalesforcePyHook.aget_async_client(password_conn)  # a fresh one after the last closed
+        assert third._http is not http and not third._http.is_closed
+        await third.aclose()
+
+    asyncio.run(scenario())
+    # Another event loop never gets the first loop's HTTP client.
+    asyncio.run(scenario())
+
+
+def test_a_failed_login_gives_the_shared_http_client_back(wrong_password_conn: str) -> None:
+    async def scenario() -> list[Any]:
+        with pytest.raises(SalesforceError):
+            await SalesforcePyHook.aget_async_client(wrong_password_conn)
+        return [c for shared in _SharedHttpClient._by_loop.values() for c in shared.values()]
+
+    assert asyncio.run(scenario()) == []
