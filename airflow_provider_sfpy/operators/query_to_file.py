@@ -105,7 +105,7 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
             for page in stream.pages():
                 records = page.get("records", ())
                 if stream.pages_read == 1 and records and fields and isinstance(writer, CsvRecordWriter):
-                    _decode_later_pages_typed(stream, writer, fields, records[0])
+                    _decode_later_pages_typed(stream, writer, fields, records)
                 writer.write_page(records)
                 if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
                     self.log.info(
@@ -136,10 +136,10 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
 
 
 def _decode_later_pages_typed(
-    stream: QueryStream, writer: CsvRecordWriter, fields: Sequence[str], sample: dict[str, Any]
+    stream: QueryStream, writer: CsvRecordWriter, fields: Sequence[str], samples: Sequence[dict[str, Any]]
 ) -> None:
     """From the second page on, decode records into compact typed records (see ``typed_records``)."""
-    typed = typed_page_decoder(fields, sample)
+    typed = typed_page_decoder(fields, samples)
     if typed is not None:
         stream.decode_pages_with(typed.decode)
         writer.accept_typed_records(typed.record_type, typed.row)

@@ -23,7 +23,7 @@ FIELDS = ["id", "NAME", "Active__c", "numberofemployees", "AnnualRevenue", "Bill
 
 
 def test_typed_records_give_the_same_rows_as_dicts_with_keys_matched_case_insensitively() -> None:
-    typed = typed_page_decoder(FIELDS, PAGE["records"][0])
+    typed = typed_page_decoder(FIELDS, PAGE["records"])
     assert typed is not None
     page = typed.decode(json.dumps(PAGE).encode())
     assert page["done"] is False and page["nextRecordsUrl"] == PAGE["nextRecordsUrl"] and page["totalSize"] == 3
@@ -33,14 +33,54 @@ def test_typed_records_give_the_same_rows_as_dicts_with_keys_matched_case_insens
 
 
 def test_typed_records_are_not_tracked_by_the_garbage_collector() -> None:
-    typed = typed_page_decoder(FIELDS[:2], PAGE["records"][0])
+    typed = typed_page_decoder(FIELDS[:2], PAGE["records"])
     assert typed is not None
     records = typed.decode(json.dumps(PAGE).encode())["records"]
     assert not any(gc.is_tracked(r) for r in records)
 
 
-def test_relationship_paths_and_unknown_fields_keep_the_dict_path() -> None:
-    assert typed_page_decoder(["Id", "Account.Name"], PAGE["records"][0]) is None
-    assert typed_page_decoder(["Id", "Nope__c"], PAGE["records"][0]) is None
-    assert typed_page_decoder(["Id", "ID"], PAGE["records"][0]) is None  # one key twice
-    assert typed_page_decoder([], PAGE["records"][0]) is None
+def test_unknown_or_repeated_fields_keep_the_dict_path() -> None:
+    assert typed_page_decoder(["Id", "Nope__c"], PAGE["records"]) is None
+    assert typed_page_decoder(["Id", "ID"], PAGE["records"]) is None  # one key twice
+    assert typed_page_decoder(["Id", "Name.First"], PAGE["records"]) is None  # a value is not a parent
+    assert typed_page_decoder([], PAGE["records"]) is None
+
+
+def _contact(n: int, account: dict[str, object] | None) -> dict[str, object]:
+    return {
+        "attributes": {"type": "Contact", "url": f"/c/{n}"},
+        "Id": f"003{n}",
+        "LastName": f"L{n}",
+        "Account": account,
+    }
+
+
+def _account(name: str, owner: str | None) -> dict[str, object]:
+    owner_record = None if owner is None else {"attributes": {"type": "User", "url": "/u"}, "Name": owner}
+    return {"attributes": {"type": "Account", "url": "/a"}, "Name": name, "Owner": owner_record}
+
+
+CONTACTS = [_contact(1, None), _contact(2, _account("Acme", None)), _contact(3, _account("Zed", "Ann"))]
+PATHS = ["account.name", "Id", "Account.Owner.NAME", "lastname"]
+
+
+def test_relationship_paths_become_nested_structs_with_the_same_rows_as_dicts() -> None:
+    typed = typed_page_decoder(PATHS, CONTACTS)
+    assert typed is not None
+    page = typed.decode(json.dumps({"totalSize": 3, "done": True, "records": CONTACTS}).encode())
+    by_dict = make_row_builder(PATHS)
+    assert [list(typed.row(r)) for r in page["records"]] == [list(by_dict(r)) for r in CONTACTS]
+    assert [list(typed.row(r)) for r in page["records"]][2] == ["Zed", "0033", "Ann", "L3"]
+    assert not any(gc.is_tracked(r) for r in page["records"])
+
+
+def test_a_parent_null_in_every_sample_keeps_the_dict_path() -> None:
+    assert typed_page_decoder(PATHS, CONTACTS[:2]) is None  # no sample has an Account with an Owner
+
+
+def test_a_page_that_does_not_fit_the_types_is_decoded_to_dicts() -> None:
+    typed = typed_page_decoder(PATHS, CONTACTS)
+    assert typed is not None
+    odd = {"totalSize": 1, "done": True, "records": [_contact(9, {"Name": "A", "Owner": "not an object"})]}
+    page = typed.decode(json.dumps(odd).encode())
+    assert page == odd  # plain dicts: the writer then takes its dict path for this page

@@ -82,6 +82,34 @@ def test_later_pages_decoded_typed_write_the_same_values_as_the_first(
     assert rows[1:] == expected and len(expected) == 450
 
 
+def test_later_pages_with_relationship_paths_write_the_same_values(
+    sfpy_conn: str, checker: Client, tmp_path: Path
+) -> None:
+    account = checker.sobjects(object_type="Account").insert({"Name": "Typed Parent Co"}).body["id"]
+    checker.collections.create(
+        [{"LastName": f"TypedRel {n:04d}", "AccountId": account if n % 2 else None} for n in range(450)],
+        object_type="Contact",
+    )
+    soql = (
+        "SELECT LastName, account.name, Account.Owner.Name, Id FROM Contact "
+        "WHERE LastName LIKE 'TypedRel %' ORDER BY LastName"
+    )
+    result = run(soql=soql, destination=str(tmp_path / "rel.csv"), batch_size=200)
+    rows = read_csv(tmp_path / "rel.csv")
+    assert result["pages"] == 3 and rows[0] == ["LastName", "account.name", "Account.Owner.Name", "Id"]
+    expected = [
+        [
+            r["LastName"],
+            r["Account"]["Name"] if r["Account"] else "",
+            r["Account"]["Owner"]["Name"] if r["Account"] else "",
+            r["Id"],
+        ]
+        for r in checker.query_records(soql)
+    ]
+    assert rows[1:] == expected and len(expected) == 450
+    assert {row[1] for row in rows[1:]} == {"", "Typed Parent Co"} and all(row[2] for row in rows[2::2])
+
+
 def test_zero_rows_write_a_header_only_file(sfpy_conn: str, tmp_path: Path) -> None:
     result = run(
         soql="SELECT Id, Name FROM Account WHERE Name = 'No Such Account'", destination=str(tmp_path / "e.csv")
