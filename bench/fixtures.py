@@ -19,7 +19,6 @@ from _common import API_VERSION
 
 from airflow_provider_sfpy.client import Client
 from airflow_provider_sfpy.emulator import defaults
-from airflow_provider_sfpy.emulator.certs import tls_key_pair
 from airflow_provider_sfpy.emulator.process import EmulatorProcess
 from airflow_provider_sfpy.emulator.testing import AdminClient
 
@@ -86,17 +85,6 @@ class Emulator:
             "client_id": defaults.DEFAULT_CLIENT_ID,
             "client_secret": defaults.DEFAULT_CLIENT_SECRET,
         }
-
-
-def write_tls_files(directory: Path) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 (it is its own CA: clients verify against it)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    pair = tls_key_pair()
-    cert, key = directory / "emulator-cert.pem", directory / "emulator-key.pem"
-    cert.write_text(pair.cert_pem)
-    key.write_text(pair.private_key_pem)
-    key.chmod(0o600)
-    return str(cert), str(key)
 
 
 def password_login(base_url: str, ca_bundle: str) -> dict[str, Any]:

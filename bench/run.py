@@ -897,9 +897,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = load_previous(args, plan)
     print(f"bench: {len(plan)} scenario(s), {args.runs} run(s) each, workers on {python}", flush=True)
     with _workdir() as tmp:
-        import fixtures
+        from airflow_provider_sfpy.emulator.testing import write_tls_files
 
-        tls = fixtures.write_tls_files(tmp / "tls")
+        tls = write_tls_files(tmp / "tls")
         bench = Bench(args, python, tmp, tls)
         for scenario in plan:
             print(f"\n== {scenario.title}", flush=True)

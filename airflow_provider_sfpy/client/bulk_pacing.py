@@ -75,7 +75,11 @@ class PollPacer:
         return max(self._min_delay, min(backoff, left * ESTIMATE_MARGIN))
 
     def progress_text(self, job_id: str) -> str:
-        """``1,200/10,000 records`` when the job's size is known, else ``1,200 records``."""
-        progress, expected = self._progress.get(job_id), self._expected.get(job_id)
-        processed = progress.processed if progress else 0
-        return f"{processed:,}/{expected:,} records" if expected else f"{processed:,} records"
+        """The job's progress as last polled, for logs (see ``records_progress``)."""
+        progress = self._progress.get(job_id)
+        return records_progress(progress.processed if progress else 0, self._expected.get(job_id))
+
+
+def records_progress(processed: int, expected: int | None) -> str:
+    """``1,200/10,000 records`` when the job's size is known, else ``1,200 records``."""
+    return f"{processed:,}/{expected:,} records" if expected else f"{processed:,} records"

@@ -204,7 +204,7 @@ def start_emulator(
         port = sock.getsockname()[1]
         tls_files: tuple[str, str] | None = None
         if tls:
-            tls_files = _write_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sfpy-tls-"))))
+            tls_files = write_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sfpy-tls-"))))
         settings = EmulatorConfig(**config)
         if settings.base_url is None:
             settings.base_url = server_url(host, port, tls=tls)
@@ -237,7 +237,12 @@ def start_emulator(
         yield emulator
 
 
-def _write_tls_files(directory: Path) -> tuple[str, str]:
+def write_tls_files(directory: Path) -> tuple[str, str]:
+    """A fresh self-signed certificate for 127.0.0.1/localhost and its key in ``directory``: (cert, key) paths.
+
+    The certificate is its own CA, so clients verify against it (``ca_bundle``).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
     pair = tls_key_pair()
     cert, key = directory / "emulator-cert.pem", directory / "emulator-key.pem"
     cert.write_text(pair.cert_pem)

@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_sfpy.client import Client
+from airflow_provider_sfpy.client.bulk_pacing import records_progress
 from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
 
 
@@ -87,8 +88,7 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
 def job_state_text(job_id: str, summary: dict[str, Any], expected: int | None) -> str:
     """``750N...=InProgress (12,000/100,000 records)``: a job's state and progress for the task log."""
     processed = int(summary.get("numberRecordsProcessed") or 0)
-    progress = f"{processed:,}/{expected:,}" if expected else f"{processed:,}"
-    return f"{job_id}={summary.get('state')} ({progress} records)"
+    return f"{job_id}={summary.get('state')} ({records_progress(processed, expected)})"
 
 
 def is_templated(value: object) -> bool:

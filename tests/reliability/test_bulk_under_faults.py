@@ -12,6 +12,7 @@ import csv
 import io
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +188,21 @@ def test_job_failed_mid_way_fails_the_task_with_its_error_message_and_keeps_ever
     assert org_names(bulk_checker, label) == sorted(r["Name"] for r in successful)
 
 
-def test_job_aborted_mid_way_by_someone_else_fails_the_task_and_accounts_for_every_row(
-    bulk_emulator: Any, bulk_conn: str, bulk_checker: Client, tmp_path: Path
-) -> None:
-    label, rows = new_label(), 3000
+@dataclass
+class BackgroundLoad:
+    """A 3,000-row load running in a thread, once its (single) job has been submitted."""
+
+    label: str
+    rows: int
+    results: Path
+    operator: SalesforceBulkIngestOperator
+    worker: threading.Thread
+    errors: list[BaseException]
+    job_id: str
+
+
+def start_load(bulk_conn: str, tmp_path: Path, rows: int = 3000) -> BackgroundLoad:
+    label = new_label()
     source = write_source(tmp_path / "in.csv", label, rows)
     results = tmp_path / "results"
     ti = FakeTI()
@@ -207,48 +219,39 @@ def test_job_aborted_mid_way_by_someone_else_fails_the_task_and_accounts_for_eve
     worker.start()
     wait_until(lambda: "job_ids" in ti.pushed)
     (job_id,) = ti.pushed["job_ids"]
-    wait_until(lambda: int(bulk_checker.jobs.ingest.info(job_id).body.get("numberRecordsProcessed") or 0) > 0)
-    bulk_checker.jobs.ingest.abort(job_id)  # an admin in Setup, or another process
-    worker.join(timeout=60)
-    assert not worker.is_alive()
-    (error,) = errors
-    assert isinstance(error, AirflowException) and f"{job_id} Aborted" in str(error)
-    successful = result_rows(results, "successful")
-    unprocessed = result_rows(results, "unprocessed")
-    assert 0 < len(successful) < rows
-    assert len(successful) + len(result_rows(results, "failed")) + len(unprocessed) == rows
-    assert org_names(bulk_checker, label) == sorted(r["Name"] for r in successful)
+    return BackgroundLoad(label, rows, results, operator, worker, errors, job_id)
+
+
+def test_job_aborted_mid_way_by_someone_else_fails_the_task_and_accounts_for_every_row(
+    bulk_emulator: Any, bulk_conn: str, bulk_checker: Client, tmp_path: Path
+) -> None:
+    load = start_load(bulk_conn, tmp_path)
+    wait_until(lambda: int(bulk_checker.jobs.ingest.info(load.job_id).body.get("numberRecordsProcessed") or 0) > 0)
+    bulk_checker.jobs.ingest.abort(load.job_id)  # an admin in Setup, or another process
+    load.worker.join(timeout=60)
+    assert not load.worker.is_alive()
+    (error,) = load.errors
+    assert isinstance(error, AirflowException) and f"{load.job_id} Aborted" in str(error)
+    successful = result_rows(load.results, "successful")
+    unprocessed = result_rows(load.results, "unprocessed")
+    assert 0 < len(successful) < load.rows
+    assert len(successful) + len(result_rows(load.results, "failed")) + len(unprocessed) == load.rows
+    assert org_names(bulk_checker, load.label) == sorted(r["Name"] for r in successful)
 
 
 def test_a_killed_task_aborts_its_open_jobs(
     bulk_emulator: Any, bulk_conn: str, bulk_checker: Client, tmp_path: Path
 ) -> None:
-    label, rows = new_label(), 3000
-    source = write_source(tmp_path / "in.csv", label, rows)
-    results = tmp_path / "results"
-    ti = FakeTI()
-    operator = make_operator(bulk_conn, source, results)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            operator.execute(context=task_context(ti))
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    wait_until(lambda: "job_ids" in ti.pushed)
-    (job_id,) = ti.pushed["job_ids"]
-    wait_until(lambda: bulk_checker.jobs.ingest.info(job_id).body["state"] in ("InProgress", "JobComplete"))
-    operator.on_kill()  # what Airflow calls when a user marks the running task failed
-    worker.join(timeout=60)
-    info = bulk_checker.jobs.ingest.info(job_id).body
-    assert info["state"] == "Aborted" and info["numberRecordsProcessed"] < rows
-    patches = requests_to(bulk_emulator.requests_log(), job_id, "PATCH")
+    load = start_load(bulk_conn, tmp_path)
+    wait_until(lambda: bulk_checker.jobs.ingest.info(load.job_id).body["state"] in ("InProgress", "JobComplete"))
+    load.operator.on_kill()  # what Airflow calls when a user marks the running task failed
+    load.worker.join(timeout=60)
+    info = bulk_checker.jobs.ingest.info(load.job_id).body
+    assert info["state"] == "Aborted" and info["numberRecordsProcessed"] < load.rows
+    patches = requests_to(bulk_emulator.requests_log(), load.job_id, "PATCH")
     assert len(patches) == 2  # the close, then the abort
-    assert errors and "Aborted" in str(errors[0])
-    assert org_names(bulk_checker, label) == sorted(r["Name"] for r in result_rows(results, "successful"))
+    assert load.errors and "Aborted" in str(load.errors[0])
+    assert org_names(bulk_checker, load.label) == sorted(r["Name"] for r in result_rows(load.results, "successful"))
 
 
 def test_on_kill_leaves_finished_jobs_alone(bulk_emulator: Any, bulk_conn: str, bulk_checker: Client) -> None:
