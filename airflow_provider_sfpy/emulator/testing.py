@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -26,6 +26,9 @@ from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX
 from airflow_provider_sfpy.emulator.server import bind_socket, make_server, server_url, wait_started
 from airflow_provider_sfpy.emulator.state import EmulatorState
 from airflow_provider_sfpy.emulator.store import Store
+
+if TYPE_CHECKING:
+    from airflow_provider_sfpy.client import Client
 
 __all__ = ["AdminClient", "RunningEmulator", "start_emulator"]
 
@@ -174,6 +177,14 @@ class RunningEmulator(AdminClient):
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    def password_client(self, **kwargs: Any) -> Client:
+        """Our ``Client`` for this emulator with the password flow, not yet logged in; ``kwargs`` go to ``Client``."""
+        from airflow_provider_sfpy.client import Client
+
+        return Client(
+            self.username, self.password, self.client_id, self.client_secret, login_url=self.base_url, **kwargs
+        )
 
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Bearer`` headers of a fresh session."""

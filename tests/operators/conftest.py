@@ -27,8 +27,6 @@ def sfpy_conn(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def checker(emulator: Any) -> Client:
     """An independent client for asserting what the operators did."""
-    client = Client(
-        emulator.username, emulator.password, emulator.client_id, emulator.client_secret, login_url=emulator.base_url
-    )
+    client: Client = emulator.password_client()
     client.login()
     return client

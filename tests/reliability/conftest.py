@@ -60,22 +60,14 @@ def bulk_conn(bulk_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def checker(emulator: Any) -> Client:
     """An independent client of the session's emulator, for asserting what the product did."""
-    client = Client(
-        emulator.username, emulator.password, emulator.client_id, emulator.client_secret, login_url=emulator.base_url
-    )
+    client: Client = emulator.password_client()
     client.login()
     return client
 
 
 @pytest.fixture
 def bulk_checker(bulk_emulator: Any) -> Client:
-    client = Client(
-        bulk_emulator.username,
-        bulk_emulator.password,
-        bulk_emulator.client_id,
-        bulk_emulator.client_secret,
-        login_url=bulk_emulator.base_url,
-    )
+    client: Client = bulk_emulator.password_client()
     client.login()
     return client
 

@@ -76,14 +76,7 @@ def test_the_environment_cannot_switch_verification_off(
 ) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    client = Client(
-        emulator_tls.username,
-        emulator_tls.password,
-        emulator_tls.client_id,
-        emulator_tls.client_secret,
-        login_url=emulator_tls.base_url,
-        retry=FAST_RETRY,
-    )
+    client = emulator_tls.password_client(retry=FAST_RETRY)
     with pytest.raises(SalesforceConnectionError, match="TLS certificate verification failed"):
         client.login()
 
@@ -94,28 +87,14 @@ def test_an_explicit_ca_bundle_wins_over_one_from_the_environment(
     import certifi
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the public CAs: would refuse the emulator
-    client = Client(
-        emulator_tls.username,
-        emulator_tls.password,
-        emulator_tls.client_id,
-        emulator_tls.client_secret,
-        login_url=emulator_tls.base_url,
-        ca_bundle=emulator_tls.ca_bundle_path,
-    )
+    client = emulator_tls.password_client(ca_bundle=emulator_tls.ca_bundle_path)
     assert client.login().response.status == 200
 
 
 def test_the_trigger_verifies_tls_and_accepts_the_connections_ca_bundle(
     emulator_tls: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checker = Client(
-        emulator_tls.username,
-        emulator_tls.password,
-        emulator_tls.client_id,
-        emulator_tls.client_secret,
-        login_url=emulator_tls.base_url,
-        ca_bundle=emulator_tls.ca_bundle_path,
-    )
+    checker = emulator_tls.password_client(ca_bundle=emulator_tls.ca_bundle_path)
     job_id = checker.jobs.ingest.create({"object": "Account", "operation": "insert"}).body["id"]
     checker.jobs.ingest.abort(job_id)  # a terminal job: one poll is enough
     trusted = set_conn(monkeypatch, "sfpy_tls", connection_fields(emulator_tls, ca_bundle=emulator_tls.ca_bundle_path))
@@ -218,14 +197,7 @@ def token_response(instance_url: str) -> dict[str, Any]:
 
 def test_an_instance_url_over_plain_http_to_a_remote_host_is_refused(emulator: Any) -> None:
     emulator.add_faults(token_response(f"http://{EVIL}"))
-    client = Client(
-        emulator.username,
-        emulator.password,
-        emulator.client_id,
-        emulator.client_secret,
-        login_url=emulator.base_url,
-        retry=FAST_RETRY,
-    )
+    client = emulator.password_client(retry=FAST_RETRY)
     with pytest.raises(SalesforceConfigError, match="plain http"):
         client.login()
     assert not client.is_logged_in
