@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -12,6 +13,9 @@ from airflow.sdk import BaseOperator
 from airflow_provider_sfpy.client import Client
 from airflow_provider_sfpy.client.bulk_pacing import records_progress
 from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+
+#: Airflow's deferral timeout is the trigger's deadline plus this, so the trigger's timeout event wins.
+DEFERRAL_TIMEOUT_GRACE_SECONDS = 300.0
 
 
 class SalesforceBaseOperator(BaseOperator):
@@ -47,17 +51,36 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
     wait_timeout: float
 
     def wait_for_bulk_jobs(
-        self, job_ids: list[str], job_type: str, *, expected_records: dict[str, int] | None = None
+        self,
+        job_ids: list[str],
+        job_type: str,
+        *,
+        expected_records: dict[str, int] | None = None,
+        before_defer: Callable[[], None] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Each job's summary once all are terminal; when deferrable, this defers and never returns.
 
+        When deferrable, the jobs are polled once first and the task defers only if one is still
+        running: a job done within a second never goes through the defer/resume round trip, which
+        races the scheduler on Airflow 3.3.2 (apache/airflow#67287). ``before_defer`` runs just
+        before deferring (to record that the task now waits in the triggerer).
         ``expected_records`` (records uploaded per job) lets the waiter poll when the processing
         rate says the jobs will be done, instead of up to a whole back-off interval later.
         """
-        from airflow_provider_sfpy.client.bulk2 import wait_for_jobs
+        from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary, wait_for_jobs
         from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
 
         if self.deferrable:
+            jobs = getattr(self.client.jobs, job_type)
+            summaries = {job_id: job_summary(jobs.info(job_id).body) for job_id in job_ids}
+            if all(is_terminal(summary.get("state")) for summary in summaries.values()):
+                self.log.info(
+                    "Job states: %s (no need to defer)",
+                    ", ".join(f"{j}={s.get('state')}" for j, s in summaries.items()),
+                )
+                return summaries
+            if before_defer is not None:
+                before_defer()
             self.defer(
                 trigger=SalesforceBulkJobTrigger(
                     sfpy_conn_id=self.sfpy_conn_id,
@@ -69,7 +92,9 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
                     expected_records=expected_records,
                 ),
                 method_name="execute_complete",
-                timeout=timedelta(seconds=self.wait_timeout),
+                # The trigger's own deadline comes first and reports which jobs still run; Airflow's
+                # timeout is only the backstop for a trigger that never answers.
+                timeout=timedelta(seconds=self.wait_timeout + DEFERRAL_TIMEOUT_GRACE_SECONDS),
             )
         expected = expected_records or {}
         return wait_for_jobs(
