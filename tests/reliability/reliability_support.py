@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -89,3 +90,32 @@ async def first_event(trigger: Any) -> Any:
 
 def run_trigger(trigger: Any) -> Any:
     return asyncio.run(first_event(trigger))
+
+
+class MemoryTaskStateStore:
+    """Airflow 3.3's ``context["task_state_store"]`` API (get/set/delete/clear) over a dict.
+
+    Values go through a JSON round trip, as the metastore does, so an operator that records
+    something not JSON-friendly fails here as it would in Airflow. One instance stands for one task
+    instance: give the same store to two ``execute`` calls to play a first try and its retry. The
+    real store is exercised end to end in ``tests/deployment``.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.writes: list[str] = []  # keys in the order they were set
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return json.loads(self.values[key]) if key in self.values else default
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        if value is None:
+            raise ValueError("Cannot set value as None")
+        self.values[key] = json.dumps(value)
+        self.writes.append(key)
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    def clear(self) -> None:
+        self.values.clear()
