@@ -1,10 +1,14 @@
-"""SalesforceBulkJobSensor: wait for a Bulk job that something else started (here, a task using the client)."""
+"""SalesforceBulkJobSensor: wait for a Bulk job that something else started (here, a task using the client).
+
+The sensor also saves the job's result CSVs (failed rows first) to ``output_dir``, with the same code
+the ingest operator uses, and fails the task if any record failed, after the failed rows are saved.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
 from airflow_provider_sfpy.sensors.bulk import SalesforceBulkJobSensor
@@ -15,6 +19,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["sfpy", "example", "bulk"],
+    params={"output_dir": Param("file:///tmp/sfpy-example/bulk-sensor", type="string")},
 ) as dag:
 
     @task
@@ -29,6 +34,8 @@ with DAG(
     wait = SalesforceBulkJobSensor(
         task_id="wait_for_partner_load",
         job_ids="{{ ti.xcom_pull(task_ids='start_partner_load') | join(',') }}",
+        results_destination="{{ params.output_dir }}/partner-results/",
+        max_failed_records=0,
         deferrable=True,
         poke_interval=1.0,
         timeout=600,

@@ -17,11 +17,12 @@ upload, and a missing Id / external id column.
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 DEFAULT_MAX_UPLOAD_BYTES = 100_000_000
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -43,6 +44,13 @@ class CsvChunk:
     rows: int
     size: int
     first_row: int  # 1-based data row number of the chunk's first record
+    #: SHA-256 of the upload's bytes, hex: what a later try compares to tell the same data from changed data.
+    sha256: str = ""
+    _hasher: Any = field(default=None, repr=False)
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self._hasher.update(data)
 
     def close(self) -> None:
         self.file.close()
@@ -221,8 +229,8 @@ def split_csv(
                 if chunk is not None:
                     yield _finished(chunk, parts, chunk_size, chunk_rows)
                 spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by CsvChunk.close
-                spool.write(header_bytes)
-                chunk = CsvChunk(spool, 0, header_size, data_row)
+                chunk = current = CsvChunk(spool, 0, header_size, data_row, _hasher=hashlib.sha256())
+                current.write(header_bytes)
                 chunk_size = header_size
                 chunk_rows = 0
                 write_at = header_size + WRITE_BATCH_BYTES
@@ -230,7 +238,7 @@ def split_csv(
             chunk_size += size
             chunk_rows += 1
             if chunk_size >= write_at:
-                spool.write(b"".join(parts))
+                current.write(b"".join(parts))
                 parts.clear()
                 write_at = chunk_size + WRITE_BATCH_BYTES
     except csv.Error as exc:
@@ -242,9 +250,10 @@ def split_csv(
 
 def _finished(chunk: CsvChunk, parts: list[bytes], size: int, rows: int) -> CsvChunk:
     """Write the chunk's last records, set its counts, and rewind it for reading."""
-    chunk.file.write(b"".join(parts))
+    chunk.write(b"".join(parts))
     parts.clear()
     chunk.file.seek(0)
+    chunk.sha256 = chunk._hasher.hexdigest()
     chunk.size = size
     chunk.rows = rows
     return chunk

@@ -14,6 +14,8 @@ from airflow_provider_sfpy.client import Client
 from airflow_provider_sfpy.client.bulk_pacing import records_progress
 from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
 
+#: How long a deferrable Bulk operator waits before its one check of the jobs it submitted.
+FIRST_CHECK_SECONDS = 1.0
 #: Airflow's deferral timeout is the trigger's deadline plus this, so the trigger's timeout event wins.
 DEFERRAL_TIMEOUT_GRACE_SECONDS = 300.0
 
@@ -60,10 +62,10 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
     ) -> dict[str, dict[str, Any]]:
         """Each job's summary once all are terminal; when deferrable, this defers and never returns.
 
-        When deferrable, the jobs are polled once first and the task defers only if one is still
-        running: a job done within a second never goes through the defer/resume round trip, which
-        races the scheduler on Airflow 3.3.2 (apache/airflow#67287). ``before_defer`` runs just
-        before deferring (to record that the task now waits in the triggerer).
+        When deferrable, the jobs are polled once first (after at most ``FIRST_CHECK_SECONDS``) and
+        the task defers only if one is still running: a job done within a second never goes through
+        the defer/resume round trip, which races the scheduler on Airflow 3.3.2 (apache/airflow#67287).
+        ``before_defer`` runs just before deferring (to record that the task now waits in the triggerer).
         ``expected_records`` (records uploaded per job) lets the waiter poll when the processing
         rate says the jobs will be done, instead of up to a whole back-off interval later.
         """
@@ -71,6 +73,7 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
         from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
 
         if self.deferrable:
+            time.sleep(min(self.poll_interval, FIRST_CHECK_SECONDS))
             jobs = getattr(self.client.jobs, job_type)
             summaries = {job_id: job_summary(jobs.info(job_id).body) for job_id in job_ids}
             if all(is_terminal(summary.get("state")) for summary in summaries.values()):

@@ -15,7 +15,8 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 from airflow.sdk import BaseOperatorLink, Context, ObjectStoragePath
@@ -26,18 +27,22 @@ from airflow_provider_sfpy.client.bulk2 import INGEST_OPERATIONS, is_terminal
 from airflow_provider_sfpy.formats.csv_split import (
     DEFAULT_MAX_UPLOAD_BYTES,
     DELIMITERS,
+    CsvChunk,
     CsvInputError,
     CsvLayout,
     split_csv,
 )
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
-from airflow_provider_sfpy.operators.bulk_results import SALESFORCE_RESULTS_RETENTION, deliver_results
+from airflow_provider_sfpy.operators.bulk_results import DEFAULT_MAX_XCOM_RESULT_BYTES, finish_ingest
 from airflow_provider_sfpy.operators.records_input import as_record_list
 from airflow_provider_sfpy.operators.storage import storage_path
+from airflow_provider_sfpy.operators.task_state import AirflowFailException, TaskState, no_blind_retry, try_number
+
+#: The task state store key holding a load's chunks and the job carrying each (see ``_plan_this_try``).
+INGEST_STATE_KEY = "sfpy_bulk_ingest"
 
 JOB_IDS_XCOM_KEY = "job_ids"
 JOB_LINKS_XCOM_KEY = "job_links"
-DEFAULT_MAX_XCOM_RESULT_BYTES = 1_000_000
 
 
 def job_setup_url(instance_url: str, job_id: str) -> str:
@@ -132,6 +137,7 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         wait_timeout: float = 24 * 3600.0,
+        retry_after_load: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -166,56 +172,161 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.wait_timeout = wait_timeout
+        self.retry_after_load = retry_after_load
         self._job_ids: list[str] = []
 
     # ------------------------------------------------------------------ submit
     def execute(self, context: Context) -> Any:
-        required = self._required_columns()
-        started = time.monotonic()
-        total_rows = total_bytes = 0
-        rows_per_job: dict[str, int] = {}
-        layouts: list[CsvLayout] = []
-        with self._open_source() as stream:
-            try:
-                for chunk in split_csv(
-                    stream,
-                    max_bytes=self.max_upload_bytes,
-                    column_delimiter=self.column_delimiter,
-                    line_ending=self.line_ending,
-                    required_columns=required,
-                    layout_out=layouts,
-                ):
-                    try:
-                        # The job must declare the file's own line ending, or Salesforce rejects the data.
-                        job_id = self._submit(chunk.file, layouts[0].line_ending, context)
-                    finally:
-                        chunk.close()
-                    rows_per_job[job_id] = chunk.rows
-                    total_rows += chunk.rows
-                    total_bytes += chunk.size
-                    self.log.info(
-                        "Job %s: uploaded %d rows (%.1f MB); %d rows, %.1f MB so far",
-                        job_id,
-                        chunk.rows,
-                        chunk.size / 1e6,
-                        total_rows,
-                        total_bytes / 1e6,
-                    )
-            except CsvInputError as exc:
-                if self._job_ids:
-                    self.log.error("Jobs already submitted before the bad input was found: %s", self._job_ids)
-                raise AirflowException(f"the source CSV cannot be loaded: {exc}") from None
-        self.log.info(
-            "Submitted %d job(s), %d rows in %.1f s; waiting for Salesforce",
-            len(self._job_ids),
-            total_rows,
-            time.monotonic() - started,
-        )
-        summaries = self.wait_for_bulk_jobs(self._job_ids, "ingest", expected_records=rows_per_job)
-        return self._finish(summaries, context)
+        state = TaskState(context, INGEST_STATE_KEY)
+        with no_blind_retry(state, retry_after_load=self.retry_after_load, loaded=self._what_reached_salesforce):
+            plan = self._plan_this_try(context, state)
+            rows_per_job = {chunk["job_id"]: int(chunk["rows"]) for chunk in plan["chunks"]}
+            self._record(state, plan, phase="waiting", context=context)
+            summaries = self.wait_for_bulk_jobs(
+                self._job_ids,
+                "ingest",
+                expected_records=rows_per_job,
+                before_defer=lambda: self._record(state, plan, phase="deferred", context=context),
+            )
+            return self._finish(summaries, context, plan)
 
-    def _submit(self, upload: IO[bytes], line_ending: str, context: Context) -> str:
+    def _plan_this_try(self, context: Context, state: TaskState) -> dict[str, Any]:
+        """Which job carries each chunk of the source, after creating the jobs this try must create.
+
+        First try: the whole source is read, validated and split (spooled to temporary files) before
+        the first job is created, and the chunks are recorded; then each chunk's job id is recorded
+        before its data is uploaded. A later try of the same task instance starts from that record:
+        a chunk whose job is past ``Open`` is not sent again (its job is waited on); a chunk with no
+        job, or whose job is still ``Open`` (its upload may be partial; Salesforce processes nothing
+        before ``UploadComplete``), is sent again as a new job, the ``Open`` one aborted.
+        """
+        plan = state.load()
+        states: dict[str, str | None] = {}
+        to_send: list[int] = []
+        if plan is not None:
+            self._check_same_load(plan)
+            self._job_ids = [chunk["job_id"] for chunk in plan["chunks"] if chunk["job_id"]]
+            self._push_job_ids(context)
+            self.log.info(
+                "Resuming the load an earlier try started: %d chunk(s), job(s) %s",
+                len(plan["chunks"]),
+                ", ".join(self._job_ids) or "none yet",
+            )
+            if plan.get("phase") == "deferred" and plan.get("try") != try_number(context):
+                self._abort_jobs_of_a_stopped_try(plan)
+            states = self._job_states(plan)
+            to_send = [i for i, c in enumerate(plan["chunks"]) if states.get(c["job_id"]) in (None, "Open")]
+            if not to_send:
+                return plan  # every chunk has a job past Open: the source is not even read
+        with self._validated_chunks() as (chunks, line_ending):
+            if plan is None:
+                plan = self._new_plan(chunks, line_ending)
+                state.save(plan)
+                to_send = list(range(len(chunks)))
+            else:
+                self._check_same_source(plan, chunks)
+            for index in to_send:
+                self._send_chunk(plan, index, chunks[index], states, context, state)
+        return plan
+
+    def _job_states(self, plan: dict[str, Any]) -> dict[str, str | None]:
+        """The current state of each recorded job (one GET each)."""
         ingest = self.client.jobs.ingest
+        return {
+            chunk["job_id"]: ingest.info(chunk["job_id"]).body.get("state")
+            for chunk in plan["chunks"]
+            if chunk["job_id"]
+        }
+
+    @contextmanager
+    def _validated_chunks(self) -> Iterator[tuple[list[CsvChunk], str]]:
+        """The whole source, validated and split into upload-sized chunks on the task's temporary disk.
+
+        A bad record anywhere fails here, before any job exists. Each finished chunk but the last
+        is moved out of memory (a spooled file rolled over to disk), so memory stays bounded.
+        """
+        chunks: list[CsvChunk] = []
+        layouts: list[CsvLayout] = []
+        started = time.monotonic()
+        try:
+            with self._open_source() as stream:
+                try:
+                    for chunk in split_csv(
+                        stream,
+                        max_bytes=self.max_upload_bytes,
+                        column_delimiter=self.column_delimiter,
+                        line_ending=self.line_ending,
+                        required_columns=self._required_columns(),
+                        layout_out=layouts,
+                    ):
+                        if chunks:
+                            _to_disk(chunks[-1])
+                        chunks.append(chunk)
+                except CsvInputError as exc:
+                    raise AirflowException(
+                        f"the source CSV cannot be loaded: {exc}. Nothing was sent to Salesforce."
+                    ) from None
+            self.log.info(
+                "Validated the source: %d rows, %.1f MB, %d upload(s), in %.1f s",
+                sum(c.rows for c in chunks),
+                sum(c.size for c in chunks) / 1e6,
+                len(chunks),
+                time.monotonic() - started,
+            )
+            # The job must declare the file's own line ending, or Salesforce rejects the data.
+            yield chunks, layouts[0].line_ending
+        finally:
+            for chunk in chunks:
+                chunk.close()
+
+    def _new_plan(self, chunks: list[CsvChunk], line_ending: str) -> dict[str, Any]:
+        return {
+            "object": self.object_type,
+            "operation": self.operation,
+            "external_id_field": self.external_id_field,
+            "line_ending": line_ending,
+            "chunks": [
+                {"rows": c.rows, "bytes": c.size, "sha256": c.sha256, "first_row": c.first_row, "job_id": None}
+                for c in chunks
+            ],
+            "replaced_jobs": [],
+            "aborted_after_stop": [],
+            "phase": "submitting",
+        }
+
+    def _send_chunk(
+        self,
+        plan: dict[str, Any],
+        index: int,
+        chunk: CsvChunk,
+        states: dict[str, str | None],
+        context: Context,
+        state: TaskState,
+    ) -> None:
+        entry = plan["chunks"][index]
+        ingest = self.client.jobs.ingest
+        if entry["job_id"] and states.get(entry["job_id"]) == "Open":
+            # An earlier try created this job but did not close it: its upload may be partial. An Open
+            # job has processed nothing, so aborting it and sending the chunk again loads each row once.
+            ingest.abort(entry["job_id"])
+            self.log.warning(
+                "Job %s of an earlier try was still Open (upload unfinished): aborted it; sending its %d rows again",
+                entry["job_id"],
+                entry["rows"],
+            )
+            plan["replaced_jobs"].append(entry["job_id"])
+            self._job_ids.remove(entry["job_id"])
+        job_id = self._create_job(plan["line_ending"])
+        entry["job_id"] = job_id
+        state.save(plan)  # recorded before any data is sent: a later try knows this job carries the chunk
+        self._job_ids.append(job_id)
+        self._push_job_ids(context)
+        chunk.file.seek(0)
+        ingest.upload(job_id, chunk.file)
+        self._close_job(job_id)
+        self.log.info("Job %s: uploaded %d rows (%.1f MB)", job_id, chunk.rows, chunk.size / 1e6)
+
+    def _create_job(self, line_ending: str) -> str:
         resource: dict[str, Any] = {
             "object": self.object_type,
             "operation": self.operation,
@@ -225,12 +336,11 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
         }
         if self.external_id_field:
             resource["externalIdFieldName"] = self.external_id_field
-        job, _ = ingest.create(resource)
-        job_id = str(job["id"])
-        self._job_ids.append(job_id)
-        self._push(context, JOB_IDS_XCOM_KEY, list(self._job_ids))
-        self._push(context, JOB_LINKS_XCOM_KEY, [job_setup_url(self.client.instance_url, j) for j in self._job_ids])
-        ingest.upload(job_id, upload)
+        job, _ = self.client.jobs.ingest.create(resource)
+        return str(job["id"])
+
+    def _close_job(self, job_id: str) -> None:
+        ingest = self.client.jobs.ingest
         try:
             ingest.close(job_id)
         except SalesforceError:
@@ -240,7 +350,54 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
             if state in (None, "Open"):
                 raise
             self.log.info("Job %s was already closed (state %s); continuing", job_id, state)
-        return job_id
+
+    def _check_same_load(self, plan: dict[str, Any]) -> None:
+        recorded = (plan.get("object"), plan.get("operation"), plan.get("external_id_field"))
+        wanted = (self.object_type, self.operation, self.external_id_field)
+        if recorded != wanted:
+            raise AirflowFailException(
+                f"an earlier try of this task instance loaded {recorded[0]} ({recorded[1]}) in Bulk job(s) "
+                f"{_job_list(plan)}, but this try asks for {wanted[0]} ({wanted[1]}); nothing more was sent. "
+                f"Start a new DAG run for a different load, or delete the task state key '{INGEST_STATE_KEY}'."
+            )
+
+    def _check_same_source(self, plan: dict[str, Any], chunks: list[CsvChunk]) -> None:
+        recorded = [(c["rows"], c["sha256"]) for c in plan["chunks"]]
+        now = [(c.rows, c.sha256) for c in chunks]
+        if recorded != now:
+            raise AirflowFailException(
+                f"the source changed since an earlier try of this task instance started loading it (then "
+                f"{len(recorded)} upload(s) of {sum(r for r, _ in recorded)} rows, now {len(now)} of "
+                f"{sum(r for r, _ in now)}); Bulk job(s) {_job_list(plan)} already carry part of the earlier "
+                "data, so nothing more was sent. Check those jobs in Salesforce, then load what is missing "
+                f"in a new DAG run (or delete the task state key '{INGEST_STATE_KEY}' to start this one afresh)."
+            )
+
+    def _abort_jobs_of_a_stopped_try(self, plan: dict[str, Any]) -> None:
+        """An earlier try deferred and never resumed: it was stopped from outside (marked failed or cleared
+        by a person, or timed out by the scheduler) while no triggerer could act on it. Its jobs must not
+        run on as if nobody had stopped the load: abort the ones still running."""
+        ingest = self.client.jobs.ingest
+        for job_id in self._job_ids:
+            if not is_terminal(ingest.info(job_id).body.get("state")):
+                ingest.abort(job_id)
+                plan["aborted_after_stop"].append(job_id)
+                self.log.error(
+                    "Aborted Bulk job %s: the try that started it was stopped while it waited in the triggerer",
+                    job_id,
+                )
+
+    def _record(self, state: TaskState, plan: dict[str, Any], *, phase: str, context: Context) -> None:
+        plan["phase"] = phase
+        plan["try"] = try_number(context)
+        state.save(plan)
+
+    def _push_job_ids(self, context: Context) -> None:
+        self._push(context, JOB_IDS_XCOM_KEY, list(self._job_ids))
+        self._push(context, JOB_LINKS_XCOM_KEY, [job_setup_url(self.client.instance_url, j) for j in self._job_ids])
+
+    def _what_reached_salesforce(self) -> str | None:
+        return f"Bulk job(s) {', '.join(self._job_ids)}" if self._job_ids else None
 
     def _push(self, context: Context, key: str, value: Any) -> None:
         ti = context.get("ti") if isinstance(context, dict) else None
@@ -294,75 +451,41 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
 
     # ------------------------------------------------------------------ finish
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        state = TaskState(context, INGEST_STATE_KEY)
         self._job_ids = list(event.get("jobs", {})) or self._job_ids
-        if event.get("status") != "success":
-            raise AirflowException(f"waiting for Bulk jobs failed ({event.get('status')}): {event.get('message')}")
-        return self._finish(event["jobs"], context)
+        with no_blind_retry(state, retry_after_load=self.retry_after_load, loaded=self._what_reached_salesforce):
+            plan = state.load()
+            if plan is not None:
+                self._record(state, plan, phase="resumed", context=context)
+            if event.get("status") != "success":
+                raise AirflowException(
+                    f"waiting for Bulk jobs failed ({event.get('status')}): {event.get('message')}"
+                    + (" A retry of this task waits for the same jobs again; it sends nothing twice." if plan else "")
+                )
+            return self._finish(event["jobs"], context, plan)
 
-    def _finish(self, summaries: dict[str, dict[str, Any]], context: Context) -> dict[str, Any]:
-        job_ids = list(summaries)
-        omitted: list[dict[str, Any]] = []
-        results = deliver_results(
+    def _finish(
+        self, summaries: dict[str, dict[str, Any]], context: Context, plan: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        aborted = (plan or {}).get("aborted_after_stop") or []
+        note = (
+            f". Job(s) {', '.join(aborted)} were aborted because the try that started them was stopped "
+            "(marked failed or cleared) while it waited in the triggerer; the rows they had not processed are "
+            "in the unprocessed results. Load those in a new DAG run."
+            if aborted
+            else ""
+        )
+        return finish_ingest(
             self.client,
-            job_ids,
+            summaries,
             destination=self.results_destination,
             destination_conn_id=self.results_conn_id,
             max_xcom_bytes=self.max_xcom_result_bytes,
-            omitted_out=omitted,
+            max_failed_records=self.max_failed_records,
+            push=lambda key, value: self._push(context, key, value),
             logger=self.log,
+            note=note,
         )
-        processed = sum(int(s.get("numberRecordsProcessed") or 0) for s in summaries.values())
-        failed = sum(int(s.get("numberRecordsFailed") or 0) for s in summaries.values())
-        outcome = {
-            "jobs": summaries,
-            "records_processed": processed,
-            "records_failed": failed,
-            "results": results,
-            "omitted_results": omitted,
-        }
-        # Pushed before any failure is raised, so the counts and result locations survive a failed task.
-        self._push(context, "bulk_results", outcome)
-        broken = {j: s for j, s in summaries.items() if s.get("state") in ("Failed", "Aborted")}
-        if broken:
-            reasons = "; ".join(
-                f"{j} {s.get('state')}: {s.get('errorMessage') or 'no message'}" for j, s in broken.items()
-            )
-            raise AirflowException(f"Bulk job(s) did not complete: {reasons}{_omitted_note(omitted)}")
-        self.log.info("Bulk load done: %d records processed, %d failed", processed, failed)
-        if failed > self.max_failed_records:
-            raise AirflowException(
-                f"{failed} record(s) failed, more than max_failed_records={self.max_failed_records}; "
-                f"{self._where_failed_rows_are(summaries, results['failed'], omitted)}"
-            )
-        return outcome
-
-    def _where_failed_rows_are(
-        self, summaries: dict[str, dict[str, Any]], failed: dict[str, str | None], omitted: list[dict[str, Any]]
-    ) -> str:
-        """Where the failed rows are, for the max_failed_records error: files, XCom, or only in Salesforce."""
-        if self.results_destination:
-            return f"the failed rows with Salesforce's sf__Error are saved at {failed}"
-        too_big = [o["job_id"] for o in omitted if o["kind"] == "failed"]
-        kept = [
-            job_id
-            for job_id, csv_text in failed.items()
-            if csv_text is not None and int(summaries.get(job_id, {}).get("numberRecordsFailed") or 0) > 0
-        ]
-        parts = []
-        if kept or not too_big:
-            of_jobs = f" of job(s) {', '.join(kept)}" if kept else ""
-            parts.append(
-                f"the failed rows with Salesforce's sf__Error{of_jobs} are in XCom "
-                "(return value and bulk_results, results.failed)"
-            )
-        if too_big:
-            parts.append(
-                f"the failed rows of job(s) {', '.join(too_big)} were NOT kept in XCom: larger than "
-                f"max_xcom_result_bytes={self.max_xcom_result_bytes:,}; download each job's failedResults "
-                f"from Salesforce by job id (kept {SALESFORCE_RESULTS_RETENTION}; see omitted_results in XCom), or set "
-                "results_destination= (an ObjectStoragePath URL) to save result CSVs as files"
-            )
-        return "; ".join(parts)
 
     def on_kill(self) -> None:
         """Abort the jobs this task started that have not finished, so a killed load stops in Salesforce."""
@@ -385,12 +508,12 @@ def _size_of(path: ObjectStoragePath) -> int | None:
         return None
 
 
-def _omitted_note(omitted: list[dict[str, Any]]) -> str:
-    """A note for an error message: which result CSVs were left out of XCom (too big)."""
-    if not omitted:
-        return ""
-    names = ", ".join(f"{o['kind']} of {o['job_id']}" for o in omitted)
-    return (
-        f" (results not kept in XCom, too big: {names}; download them from Salesforce by job id, "
-        "see omitted_results in XCom)"
-    )
+def _to_disk(chunk: CsvChunk) -> None:
+    """Move a finished chunk's spooled bytes to its temporary file, so only one chunk is ever in memory."""
+    rollover = getattr(chunk.file, "rollover", None)
+    if rollover is not None:
+        rollover()
+
+
+def _job_list(plan: dict[str, Any]) -> str:
+    return ", ".join(c["job_id"] for c in plan["chunks"] if c["job_id"]) or "(none)"

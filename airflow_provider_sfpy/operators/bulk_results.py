@@ -1,7 +1,8 @@
 """Where finished Bulk jobs' result CSVs go: object storage (any size) or XCom (small, capped).
 
 Failed rows are delivered first, so that even when a later step fails, no failed record is lost.
-Used by the ingest operator (the sensor returns job summaries only and fetches no results).
+:func:`finish_ingest` is the one ending of a Bulk load, shared by the ingest operator and the sensor:
+deliver the results, push the outcome to XCom, then judge the jobs.
 
 A result too big for XCom never fails the task: by then the data is in Salesforce, and a retry
 would load it again. It is left out of XCom instead (its entry is ``None``), described in the
@@ -11,14 +12,17 @@ would load it again. It is left out of XCom instead (its entry is ``None``), des
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_sfpy.client import Client
 from airflow_provider_sfpy.client.bulk2 import RESULT_KINDS
 from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
+from airflow_provider_sfpy.operators.task_state import AirflowFailException
 
 RESULT_ORDER = ("failed", "unprocessed", "successful")
+#: Without a results destination, the largest result CSV (per job and kind) kept in XCom.
+DEFAULT_MAX_XCOM_RESULT_BYTES = 1_000_000
 #: How long Salesforce keeps a Bulk API 2.0 job and its result CSVs after the job was created.
 SALESFORCE_RESULTS_RETENTION = "about 7 days"
 log = logging.getLogger(__name__)
@@ -117,3 +121,102 @@ def omitted_result(client: Client, kind: str, job_id: str, max_xcom_bytes: int, 
         "download": download,
         "message": message,
     }
+
+
+def finish_ingest(
+    client: Client,
+    summaries: Mapping[str, Mapping[str, Any]],
+    *,
+    destination: str | None,
+    destination_conn_id: str | None,
+    max_xcom_bytes: int,
+    max_failed_records: int | None,
+    push: Callable[[str, Any], None],
+    logger: Any = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """Deliver finished ingest jobs' results, push the outcome to XCom as ``bulk_results``, then judge.
+
+    Returns ``{"jobs", "records_processed", "records_failed", "results", "omitted_results"}``.
+    Raises ``AirflowFailException`` (after the outcome is pushed, so counts and result locations
+    survive a failed task) when a job ended Failed or Aborted, or more than ``max_failed_records``
+    records failed (``None``: any number is accepted): a verdict on finished jobs, which no retry can
+    change, so none is attempted. ``note`` is added to a failure's message (e.g. why jobs were aborted).
+    """
+    logger = logger or log
+    job_ids = list(summaries)
+    omitted: list[dict[str, Any]] = []
+    results = deliver_results(
+        client,
+        job_ids,
+        destination=destination,
+        destination_conn_id=destination_conn_id,
+        max_xcom_bytes=max_xcom_bytes,
+        omitted_out=omitted,
+        logger=logger,
+    )
+    processed = sum(int(s.get("numberRecordsProcessed") or 0) for s in summaries.values())
+    failed = sum(int(s.get("numberRecordsFailed") or 0) for s in summaries.values())
+    outcome = {
+        "jobs": {job_id: dict(summary) for job_id, summary in summaries.items()},
+        "records_processed": processed,
+        "records_failed": failed,
+        "results": results,
+        "omitted_results": omitted,
+    }
+    push("bulk_results", outcome)
+    broken = {j: s for j, s in summaries.items() if s.get("state") in ("Failed", "Aborted")}
+    if broken:
+        reasons = "; ".join(f"{j} {s.get('state')}: {s.get('errorMessage') or 'no message'}" for j, s in broken.items())
+        raise AirflowFailException(f"Bulk job(s) did not complete: {reasons}{note}{_omitted_note(omitted)}")
+    logger.info("Bulk load done: %d records processed, %d failed", processed, failed)
+    if max_failed_records is not None and failed > max_failed_records:
+        where = _where_failed_rows_are(summaries, results["failed"], omitted, destination, max_xcom_bytes)
+        raise AirflowFailException(
+            f"{failed} record(s) failed, more than max_failed_records={max_failed_records}; {where}{note}"
+        )
+    return outcome
+
+
+def _where_failed_rows_are(
+    summaries: Mapping[str, Mapping[str, Any]],
+    failed: Mapping[str, str | None],
+    omitted: list[dict[str, Any]],
+    destination: str | None,
+    max_xcom_bytes: int,
+) -> str:
+    """Where the failed rows are, for the max_failed_records error: files, XCom, or only in Salesforce."""
+    if destination:
+        return f"the failed rows with Salesforce's sf__Error are saved at {dict(failed)}"
+    too_big = [o["job_id"] for o in omitted if o["kind"] == "failed"]
+    kept = [
+        job_id
+        for job_id, csv_text in failed.items()
+        if csv_text is not None and int(summaries.get(job_id, {}).get("numberRecordsFailed") or 0) > 0
+    ]
+    parts = []
+    if kept or not too_big:
+        of_jobs = f" of job(s) {', '.join(kept)}" if kept else ""
+        parts.append(
+            f"the failed rows with Salesforce's sf__Error{of_jobs} are in XCom "
+            "(return value and bulk_results, results.failed)"
+        )
+    if too_big:
+        parts.append(
+            f"the failed rows of job(s) {', '.join(too_big)} were NOT kept in XCom: larger than "
+            f"max_xcom_result_bytes={max_xcom_bytes:,}; download each job's failedResults "
+            f"from Salesforce by job id (kept {SALESFORCE_RESULTS_RETENTION}; see omitted_results in XCom), or set "
+            "results_destination= (an ObjectStoragePath URL) to save result CSVs as files"
+        )
+    return "; ".join(parts)
+
+
+def _omitted_note(omitted: list[dict[str, Any]]) -> str:
+    """A note for an error message: which result CSVs were left out of XCom (too big)."""
+    if not omitted:
+        return ""
+    names = ", ".join(f"{o['kind']} of {o['job_id']}" for o in omitted)
+    return (
+        f" (results not kept in XCom, too big: {names}; download them from Salesforce by job id, "
+        "see omitted_results in XCom)"
+    )

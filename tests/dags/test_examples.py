@@ -127,10 +127,14 @@ def test_bulk_ingest_dag_defers_and_saves_results(sfpy_default: None, checker: C
     assert "Bulk Example One" in successes
 
 
-def test_bulk_sensor_dag(sfpy_default: None) -> None:
-    _, xcoms = run_dag("example_sfpy_bulk_sensor")
+def test_bulk_sensor_dag(sfpy_default: None, tmp_path: Path) -> None:
+    _, xcoms = run_dag("example_sfpy_bulk_sensor", output_dir=tmp_path.as_uri())
     (job_id,) = xcoms["start_partner_load"]
-    assert xcoms["wait_for_partner_load"][job_id]["state"] == "JobComplete"
+    outcome = xcoms["wait_for_partner_load"]
+    assert outcome["jobs"][job_id]["state"] == "JobComplete" and outcome["records_processed"] == 2
+    saved = tmp_path / "partner-results" / f"{job_id}-successful.csv"
+    assert outcome["results"]["successful"][job_id] == saved.as_uri()
+    assert "Partner Load One" in saved.read_text()
 
 
 def test_bulk_query_dag(sfpy_default: None, checker: Client, tmp_path: Path) -> None:
