@@ -394,8 +394,13 @@ class Client:
         return SObjects(self, object_type=object_type, record_id=id, external_id=external_id, binary_field=binary_field)
 
     def execute_anonymous(self, apex_body: str) -> Result:
-        """Run anonymous Apex (``GET /tooling/executeAnonymous/``); compile/run status in the body."""
-        return self.request("GET", self.data_path("tooling/executeAnonymous/"), params={"anonymousBody": apex_body})
+        """Run anonymous Apex (``GET /tooling/executeAnonymous/``); compile/run status in the body.
+
+        A GET, but not a read: the Apex may write. It is never re-sent once it may have run.
+        """
+        return self.request(
+            "GET", self.data_path("tooling/executeAnonymous/"), params={"anonymousBody": apex_body}, idempotent=False
+        )
 
     def approvals(self, request_body: Mapping[str, Any] | None = None) -> Result:
         """List approval processes (no body) or submit/approve/reject (``{"requests": [...]}``)."""

@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.client import SalesforceError, raise_for_apex_result
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator
+from airflow_provider_sfpy.operators.task_state import send_once
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -41,7 +42,14 @@ class SalesforceApexOperator(SalesforceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.log.info("Executing %d characters of anonymous Apex", len(self.apex))
-        result, _ = self.client.execute_anonymous(self.apex)
+        result: dict[str, Any] = send_once(
+            context,
+            what="the anonymous Apex",
+            send=lambda: dict(self.client.execute_anonymous(self.apex).body),
+            # Apex that did not compile or threw rolled back: nothing was applied, a retry may run it again.
+            applied=lambda answer: bool(answer.get("success")),
+            logger=self.log,
+        )
         try:
             raise_for_apex_result(result)
         except SalesforceError as exc:
@@ -88,6 +96,13 @@ class SalesforceApexRestOperator(SalesforceBaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.log.info("%s /services/apexrest/%s", self.method, self.path.strip("/"))
+        if self.method.upper() in ("GET", "HEAD"):
+            return self._call()
+        return send_once(
+            context, what=f"the Apex REST {self.method} /{self.path.strip('/')}", send=self._call, logger=self.log
+        )
+
+    def _call(self) -> Any:
         result, response = self.client.apexrest(self.path, self.method, params=self.query_params, body=self.body)
         self.log.info("Apex REST answered HTTP %d", response.status)
         return result

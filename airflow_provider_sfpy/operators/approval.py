@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator
 from airflow_provider_sfpy.operators.records_input import as_id_list
+from airflow_provider_sfpy.operators.task_state import send_once
 
 ACTIONS = ("Submit", "Approve", "Reject")
 
@@ -89,7 +90,12 @@ class SalesforceApprovalOperator(SalesforceBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         requests = self.build_requests()
         self.log.info("%s: %d approval request(s)", self.action, len(requests))
-        results, _ = self.client.approvals({"requests": requests})
+        results: list[dict[str, Any]] = send_once(
+            context,
+            what=f"{len(requests)} approval request(s) ({self.action})",
+            send=lambda: list(self.client.approvals({"requests": requests}).body),
+            logger=self.log,
+        )
         failures = [(req, res) for req, res in zip(requests, results, strict=True) if not res.get("success")]
         if failures:
             details = "; ".join(

@@ -9,6 +9,7 @@ from airflow.sdk import Context
 
 from airflow_provider_sfpy.client.chatter import MAX_BODY_CHARACTERS, comment_body, feed_item_body
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
+from airflow_provider_sfpy.operators.task_state import send_once
 
 
 class SalesforceChatterPostOperator(SalesforceBaseOperator):
@@ -56,6 +57,10 @@ class SalesforceChatterPostOperator(SalesforceBaseOperator):
 
     def execute(self, context: Context) -> str:
         _check_length(self.text)
+        what = f"the Chatter comment on {self.feed_element_id}" if self.feed_element_id else "the Chatter post"
+        return send_once(context, what=what, send=self._post, logger=self.log)
+
+    def _post(self) -> str:
         chatter = self.client.chatter
         if self.feed_element_id:
             body, _ = chatter.feed_comment(self.feed_element_id, comment_body(self.text, self.mentions))

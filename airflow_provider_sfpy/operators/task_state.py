@@ -17,14 +17,22 @@ does. To load the same run's data again from scratch, delete the key (Airflow's 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+from airflow_provider_sfpy.client.errors import SalesforceOutcomeUnknownError
 
 try:
     from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+
+T = TypeVar("T")
+#: The task state store key of a single write call's progress (see :func:`send_once`).
+SEND_ONCE_KEY = "sfpy_send_once"
+log = logging.getLogger(__name__)
 
 #: Bumped when the layout of a recorded value changes; a value of another version is not trusted.
 STATE_VERSION = 1
@@ -93,3 +101,60 @@ def no_blind_retry(state: TaskState, *, retry_after_load: bool, loaded: Callable
             "Salesforce, then re-run what is missing; or set retry_after_load=True to allow automatic retries "
             "anyway (at the risk of duplicates), or upgrade to Airflow 3.3 for retries that resume."
         ) from exc
+
+
+def send_once(
+    context: Any,
+    *,
+    what: str,
+    send: Callable[[], T],
+    applied: Callable[[T], bool] = lambda _: True,
+    retry_after_load: bool = False,
+    logger: Any = None,
+) -> T:
+    """Make one write call (a Chatter post, an approval, anonymous Apex...) at most once per task instance.
+
+    Before sending, the task state store records that the call is on its way; once answered, it
+    records the answer (``send``'s JSON-friendly return value). A later try (a retry or a clear):
+
+    - finds the answer: returns it without sending anything (the write is done);
+    - finds the call on its way but no answer: an earlier try sent it and never learned whether it
+      was applied (its worker was killed, or the answer was lost): fails with
+      ``AirflowFailException`` rather than write twice; a person checks Salesforce, then deletes
+      the key to send again;
+    - finds nothing: sends. A call that failed for certain (Salesforce refused it), or whose answer
+      says nothing was applied (``applied(answer)`` is false, e.g. Apex that rolled back), records
+      nothing, so a later try sends it again.
+
+    Without a store (Airflow < 3.3) a call whose outcome is unknown is not retried either (unless
+    ``retry_after_load=True``): see :func:`no_blind_retry`.
+    """
+    logger = logger or log
+    state = TaskState(context, SEND_ONCE_KEY)
+    recorded = state.load()
+    if recorded is not None and recorded.get("answered"):
+        logger.info("An earlier try of this task already sent %s; not sending it again", what)
+        result: T = recorded["result"]
+        return result
+    if recorded is not None:
+        raise AirflowFailException(
+            f"an earlier try of this task sent {what} and never learned whether Salesforce applied it (its "
+            "worker stopped, or the answer was lost), so it is not sent again. Check Salesforce; to send it "
+            f"again, delete this task instance's task state key '{SEND_ONCE_KEY}' and clear the task."
+        )
+    state.save({"answered": False})
+    unknown = False
+    with no_blind_retry(state, retry_after_load=retry_after_load, loaded=lambda: what if unknown else None):
+        try:
+            result = send()
+        except SalesforceOutcomeUnknownError:
+            unknown = True
+            raise
+        except BaseException:
+            state.clear()  # refused or never sent: nothing was applied, a later try may send it
+            raise
+    if applied(result):
+        state.save({"answered": True, "result": result})
+    else:
+        state.clear()
+    return result
