@@ -2,14 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+import hashlib
+import http.client
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Any
 
+import requests
+import urllib3.exceptions
 from airflow.sdk import Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_sfpy.client.bulk2 import Query, QueryResultPage
+from airflow_provider_sfpy.client.errors import SalesforceConnectionError, SalesforceError, SalesforceNotFoundError
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
-from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
+from airflow_provider_sfpy.operators.storage import (
+    atomic_write,
+    check_file_destination,
+    ensure_local_folder,
+    storage_path,
+)
+from airflow_provider_sfpy.operators.task_state import TaskState
+
+#: The task state store key under which the query job of this task instance is recorded.
+STATE_KEY = "sfpy_bulk_query"
+MANIFEST_NAME = "_manifest.json"
+PART_NAME = re.compile(r"part-\d{5,}\.csv")
+#: Temporary files ``atomic_write`` leaves behind only when a worker is killed mid-write.
+STALE_PARTIAL = re.compile(r"\.(?:part-\d{5,}\.csv|_manifest\.json)\.[0-9a-f]{12}\.partial")
+#: Times one results page is requested before a download cut short fails the task.
+PAGE_ATTEMPTS = 4
+#: Wait before the first re-request of a cut page; doubled for each further one.
+PAGE_RETRY_WAIT_SECONDS = 1.0
+PAGE_RETRY_MAX_WAIT_SECONDS = 30.0
+#: A combined file's page is buffered in memory up to this size, then in a local temporary file.
+SPOOL_MEMORY_BYTES = 8 << 20
+READ_BLOCK = 1 << 20
+#: What reading a streamed body raises when the connection breaks after the headers arrived.
+STREAM_CUT_ERRORS: tuple[type[BaseException], ...] = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+)
+RETRY_NEW_JOB_STATES = frozenset({"Failed", "Aborted"})
+
+
+class _ShortPage(Exception):
+    """A results page that ended cleanly but is incomplete."""
+
+
+#: A page download that failed in one of these ways is thrown away and requested again.
+PAGE_CUT_ERRORS: tuple[type[BaseException], ...] = (*STREAM_CUT_ERRORS, _ShortPage)
 
 
 class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
@@ -29,11 +79,36 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             destination_conn_id="aws_default",
         )
 
+    **What readers can trust.** Every file is written under a temporary name and moved into place
+    once complete, so no reader ever sees half a file. A page whose download is cut short (broken
+    connection, or fewer records than its ``Sforce-NumberOfRecords``) is requested again from its
+    locator, up to ``PAGE_ATTEMPTS`` times, before the task fails with ``SalesforceConnectionError``.
+    In a folder of part files, ``_manifest.json`` is written last: it lists every part (``name``,
+    ``rows``, ``bytes``), the total ``rows``, the ``job_id``, the ``query`` and ``completed_at``.
+    Read the manifest and the parts it lists; while a run is writing there is no manifest.
+
+    **Re-runs into the same folder** hold exactly one run's parts afterwards: a run first removes the
+    old manifest, then writes its parts (each replacing the same-named old part in one move), then
+    deletes the ``part-*.csv`` files its manifest will not list (and ``.partial`` files a killed
+    worker left), and writes the manifest last. This needs no folder rename, so it works the same on
+    local disks and on object stores (``s3://``, ``gs://``...), where a "rename" is a copy.
+
+    **Retries** (Airflow 3.3+, with a task state store): the query job's id is recorded right after
+    the job is created. A retry, or a clear, of the same task instance re-uses that job when it is
+    still running (it waits again) or complete (its results are downloaded again: Salesforce keeps
+    them for about 7 days); a new job is created only if the recorded one Failed, was Aborted, is
+    gone, or the SOQL changed. A clear therefore re-downloads the *same* results; to query afresh,
+    delete the ``sfpy_bulk_query`` key of the task state store or start a new DAG run. Before
+    Airflow 3.3 a retry simply creates a new job: a Bulk query only reads, so that costs a second
+    extract on the Salesforce side but never duplicates data.
+
     :param soql: the query (templated).
     :param destination: a folder URL for part files, or a file URL with ``combine=True`` (templated).
+        A folder destination must not be an existing file, and a ``combine=True`` destination must
+        not be an existing folder; both are refused before anything is queried.
     :param include_deleted: ``queryAll``.
     :param max_records_per_page: ``maxRecords`` per results page (Salesforce picks when unset).
-    :returns: ``{"job_id", "paths", "rows"}``.
+    :returns: ``{"job_id", "paths", "rows", "manifest"}`` (``manifest`` is ``None`` with ``combine=True``).
     """
 
     template_fields: Sequence[str] = ("soql", "destination", "destination_conn_id")
@@ -72,48 +147,323 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         self.wait_timeout = wait_timeout
 
     def execute(self, context: Context) -> Any:
-        job, _ = self.client.jobs.query.create(self.soql, include_deleted=self.include_deleted)
-        job_id = str(job["id"])
+        self._checked_destination()
+        state = TaskState(context, STATE_KEY)
+        job_id = self._recorded_job(state)
+        if job_id is None:
+            job, _ = self.client.jobs.query.create(self.soql, include_deleted=self.include_deleted)
+            job_id = str(job["id"])
+            # Recorded before waiting: a retry from here on finds the job instead of starting another.
+            state.save(
+                {
+                    "job_id": job_id,
+                    "query_sha256": self._query_key(),
+                    "soql": self.soql[:1000],
+                    "created_at": _now(),
+                }
+            )
+            self.log.info("Bulk query job %s created", job_id)
         ti = context.get("ti") if isinstance(context, dict) else None
         if ti is not None:
             ti.xcom_push(key="job_id", value=job_id)
-        self.log.info("Bulk query job %s created", job_id)
         summaries = self.wait_for_bulk_jobs([job_id], "query")
-        return self._download(job_id, summaries[job_id])
+        return self._download(job_id, summaries[job_id], context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         if event.get("status") != "success":
             raise AirflowException(f"waiting for the Bulk query failed ({event.get('status')}): {event.get('message')}")
         ((job_id, summary),) = event["jobs"].items()
-        return self._download(job_id, summary)
+        return self._download(job_id, summary, context)
 
-    def _download(self, job_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    # ------------------------------------------------------------------ destination and resumption
+
+    def _checked_destination(self) -> ObjectStoragePath:
+        """The destination, refused up front when it cannot hold what this operator writes."""
+        base = storage_path(self.destination, self.destination_conn_id)
+        if self.combine:
+            check_file_destination(
+                base,
+                self.destination,
+                writer="SalesforceBulkQueryOperator with combine=True",
+                hint=", or drop combine=True to write part files into that folder",
+            )
+        elif base.is_file():
+            raise NotADirectoryError(
+                f"cannot write to {self.destination}: it is an existing file, and SalesforceBulkQueryOperator "
+                "without combine=True writes a folder of part files (part-00001.csv... and _manifest.json). "
+                "Give a folder path, or set combine=True to write that one file."
+            )
+        return base
+
+    def _query_key(self) -> str:
+        """What must not change for a recorded job to be re-used: the SOQL and query vs. queryAll."""
+        return hashlib.sha256(json.dumps([self.soql, self.include_deleted]).encode()).hexdigest()
+
+    def _recorded_job(self, state: TaskState) -> str | None:
+        """The query job an earlier try of this task instance created, if it can still be used."""
+        recorded = state.load()
+        job_id = recorded.get("job_id") if recorded else None
+        if recorded is None or not isinstance(job_id, str) or not job_id:
+            return None
+        if recorded.get("query_sha256") != self._query_key():
+            self.log.info(
+                "An earlier try ran Bulk query job %s for another query (the SOQL or include_deleted changed); "
+                "creating a new job",
+                job_id,
+            )
+            return None
+        try:
+            info, _ = self.client.jobs.query.info(job_id)
+        except SalesforceNotFoundError:
+            self.log.warning(
+                "Bulk query job %s of an earlier try is gone (deleted, or older than Salesforce keeps jobs); "
+                "creating a new job",
+                job_id,
+            )
+            return None
+        job_state = info.get("state")
+        if job_state in RETRY_NEW_JOB_STATES:
+            self.log.warning(
+                "Bulk query job %s of an earlier try ended %s (%s); creating a new job",
+                job_id,
+                job_state,
+                info.get("errorMessage") or "no message",
+            )
+            return None
+        if recorded.get("downloaded_at"):
+            self.log.info(
+                "An earlier try already saved the results of Bulk query job %s (at %s); saving them again",
+                job_id,
+                recorded["downloaded_at"],
+            )
+        else:
+            self.log.info("Re-using Bulk query job %s (%s) created by an earlier try", job_id, job_state)
+        return job_id
+
+    # ------------------------------------------------------------------ download
+
+    def _download(self, job_id: str, summary: dict[str, Any], context: Context) -> dict[str, Any]:
         if summary.get("state") != "JobComplete":
             raise AirflowException(
                 f"Bulk query job {job_id} ended {summary.get('state')}: {summary.get('errorMessage') or 'no message'}"
             )
         base = storage_path(self.destination, self.destination_conn_id)
-        pages = self.client.jobs.query.result_pages(job_id, max_records=self.max_records_per_page)
-        rows = 0
-        paths: list[str] = []
+        query = self.client.jobs.query
+        manifest: str | None = None
         if self.combine:
-            base.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(base) as out:
-                for number, page in enumerate(pages):
-                    rows += page.number_of_records
-                    _copy_page(page.chunks, out, skip_header=number > 0)
-            paths.append(str(base))
+            rows = self._download_combined(query, job_id, base)
+            paths = [str(base)]
         else:
-            base.mkdir(parents=True, exist_ok=True)
-            for number, page in enumerate(pages, start=1):
-                path = base / f"part-{number:05d}.csv"
-                with path.open("wb") as out:
-                    _copy_page(page.chunks, out, skip_header=False)
-                rows += page.number_of_records
-                paths.append(str(path))
-                self.log.info("Saved page %d (%d records) to %s", number, page.number_of_records, path)
+            paths, rows, manifest = self._download_parts(query, job_id, base)
         self.log.info("Bulk query %s: %d records in %d file(s)", job_id, rows, len(paths))
-        return {"job_id": job_id, "paths": paths, "rows": rows}
+        state = TaskState(context, STATE_KEY)
+        recorded = state.load()
+        if recorded is not None and recorded.get("job_id") == job_id:
+            state.save({**recorded, "downloaded_at": _now(), "rows": rows})
+        return {"job_id": job_id, "paths": paths, "rows": rows, "manifest": manifest}
+
+    def _pages(self, query: Query, job_id: str) -> Iterator[tuple[QueryResultPage, str | None]]:
+        """Each results page with the locator it was requested with (``None`` for the first)."""
+        locator: str | None = None
+        for page in query.result_pages(job_id, max_records=self.max_records_per_page):
+            yield page, locator
+            locator = page.locator
+
+    def _download_combined(self, query: Query, job_id: str, base: ObjectStoragePath) -> int:
+        """Every page into one file (one header). Each page is first saved whole to a local spool,
+        so a page cut short can be fetched again without leaving half of it in the file."""
+        rows = 0
+        with atomic_write(base) as out:
+            for number, (page, locator) in enumerate(self._pages(query, job_id)):
+                spool = _Spool()
+                saved = self._save_page(query, job_id, page, locator, spool.open, what=f"page {number + 1}")
+                assert spool.file is not None
+                with spool.file as data:
+                    _copy_page(_blocks(data), out, skip_header=number > 0)
+                rows += saved.rows
+        return rows
+
+    def _download_parts(self, query: Query, job_id: str, base: ObjectStoragePath) -> tuple[list[str], int, str]:
+        ensure_local_folder(base)
+        manifest_path = base / MANIFEST_NAME
+        # Readers trust the manifest: once old parts start being replaced it must no longer be there.
+        manifest_path.unlink(missing_ok=True)
+        parts: list[dict[str, Any]] = []
+        paths: list[str] = []
+        for number, (page, locator) in enumerate(self._pages(query, job_id), start=1):
+            path = base / f"part-{number:05d}.csv"
+            saved = self._save_page(query, job_id, page, locator, functools.partial(atomic_write, path), what=path.name)
+            parts.append({"name": path.name, "rows": saved.rows, "bytes": saved.bytes})
+            paths.append(str(path))
+            self.log.info("Saved page %d (%d records) to %s", number, saved.rows, path)
+        self._remove_stale_files(base, {part["name"] for part in parts})
+        rows = sum(part["rows"] for part in parts)
+        manifest = {
+            "job_id": job_id,
+            "query": self.soql,
+            "include_deleted": self.include_deleted,
+            "parts": parts,
+            "rows": rows,
+            "bytes": sum(part["bytes"] for part in parts),
+            "completed_at": _now(),
+        }
+        with atomic_write(manifest_path) as out:
+            out.write(json.dumps(manifest, indent=2).encode("utf-8"))
+        return paths, rows, str(manifest_path)
+
+    def _remove_stale_files(self, base: ObjectStoragePath, keep: set[str]) -> None:
+        """Delete part files of earlier runs that this run did not write, and orphaned ``.partial`` files."""
+        try:
+            entries = list(base.iterdir())
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            name = entry.name
+            stale_part = PART_NAME.fullmatch(name) is not None and name not in keep
+            if stale_part or STALE_PARTIAL.fullmatch(name):
+                self.log.info("Removing %s, left by an earlier run", entry)
+                entry.unlink(missing_ok=True)
+
+    def _save_page(
+        self,
+        query: Query,
+        job_id: str,
+        page: QueryResultPage,
+        locator: str | None,
+        open_sink: Callable[[], AbstractContextManager[IO[bytes]]],
+        *,
+        what: str,
+    ) -> _SavedPage:
+        """Copy one page into a fresh sink; a download cut short is discarded and requested again.
+
+        ``open_sink`` is called once per attempt and must throw away what it got when the ``with``
+        block raises (``atomic_write`` does). A Bulk results GET with a locator reads the same,
+        finished result set each time, so repeating it is safe.
+        """
+        problem = ""
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            if attempt > 1:
+                time.sleep(min(PAGE_RETRY_WAIT_SECONDS * 2 ** (attempt - 2), PAGE_RETRY_MAX_WAIT_SECONDS))
+                again = query.result_page(job_id, locator=locator, max_records=self.max_records_per_page)
+                if again.locator != page.locator:
+                    raise SalesforceError(
+                        f"Bulk query job {job_id}: {what} fetched again points to another next page "
+                        f"({again.locator!r}, first {page.locator!r}); the result set changed, so it cannot be "
+                        "assembled safely. Run the task again."
+                    )
+                page = again
+            counter = CsvRecordCounter()
+            try:
+                with open_sink() as out:
+                    for chunk in page.chunks:
+                        counter.feed(chunk)
+                        out.write(chunk)
+                    short = counter.shortfall(page.number_of_records)
+                    if short:
+                        raise _ShortPage(short)
+            except PAGE_CUT_ERRORS as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                self.log.warning(
+                    "Bulk query job %s: %s was cut off after %d bytes (%s); attempt %d of %d",
+                    job_id,
+                    what,
+                    counter.bytes,
+                    problem,
+                    attempt,
+                    PAGE_ATTEMPTS,
+                )
+                continue
+            if counter.records > page.number_of_records:
+                self.log.warning(
+                    "Bulk query job %s: %s holds %d records, Salesforce announced %d",
+                    job_id,
+                    what,
+                    counter.records,
+                    page.number_of_records,
+                )
+            return _SavedPage(rows=counter.records, bytes=counter.bytes)
+        raise SalesforceConnectionError(
+            f"Bulk query job {job_id}: the download of {what} was cut off {PAGE_ATTEMPTS} times (last: {problem}). "
+            "Nothing partial was kept; the task can be retried (Salesforce keeps the results for about 7 days).",
+            method="GET",
+        )
+
+
+@dataclass(frozen=True)
+class _SavedPage:
+    rows: int
+    bytes: int
+
+
+class _Spool:
+    """A local buffer for one page of a combined file; kept only when the page arrived whole."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] | None = None
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+        try:
+            yield buffer
+        except BaseException:
+            buffer.close()
+            raise
+        if self.file is not None:
+            self.file.close()
+        self.file = buffer
+
+
+class CsvRecordCounter:
+    """Counts the records of a Bulk CSV as it streams by: line ends outside double quotes.
+
+    A quoted value may hold line breaks; a doubled quote inside a value toggles the state twice, so
+    splitting on ``"`` and counting newlines only in the outside pieces is exact for RFC 4180 CSV.
+    """
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.line_ends = 0
+        self.inside = False
+        self.ends_with_line_end = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.bytes += len(chunk)
+        pieces = chunk.split(b'"')
+        for index, piece in enumerate(pieces):
+            if (index % 2 == 0) != self.inside:
+                self.line_ends += piece.count(b"\n")
+        if len(pieces) % 2 == 0:
+            self.inside = not self.inside
+        self.ends_with_line_end = not self.inside and chunk.endswith(b"\n")
+
+    @property
+    def records(self) -> int:
+        """Records after the header line (a last line without its line end counts)."""
+        lines = self.line_ends + (0 if self.bytes == 0 or self.ends_with_line_end else 1)
+        return max(lines - 1, 0)
+
+    def shortfall(self, announced: int) -> str:
+        """Why the page is incomplete, or ``""``. Salesforce ends every line, the last one too."""
+        if self.bytes == 0:
+            return f"empty body, {announced} records announced" if announced else ""
+        if not self.ends_with_line_end:
+            return f"the body ends inside a record ({self.bytes} bytes, {announced} records announced)"
+        if self.records < announced:
+            return f"{self.records} of {announced} announced records"
+        return ""
+
+
+def _blocks(data: IO[bytes]) -> Iterator[bytes]:
+    data.seek(0)
+    while block := data.read(READ_BLOCK):
+        yield block
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _copy_page(chunks: Any, out: Any, *, skip_header: bool) -> None:

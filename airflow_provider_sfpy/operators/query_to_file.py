@@ -14,7 +14,7 @@ from airflow_provider_sfpy.formats.soql_fields import SoqlFieldListError, from_o
 from airflow_provider_sfpy.formats.typed_records import typed_page_decoder
 from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, CsvRecordWriter, make_writer
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
-from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
+from airflow_provider_sfpy.operators.storage import atomic_write, check_file_destination, storage_path
 
 PROGRESS_INTERVAL_SECONDS = 10.0
 
@@ -24,7 +24,9 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
 
     The file is written page by page (memory stays flat however many rows match) to a temporary
     name beside the destination and moved into place only when complete, so a failed run never
-    leaves a partial file where downstream tasks look. Returns ``{"path", "rows", "pages", "format"}``.
+    leaves a partial file where downstream tasks look. A destination that is an existing folder (or
+    ends with ``/``) is refused before the query is sent; a local destination's missing parent
+    folders are created. Returns ``{"path", "rows", "pages", "format"}``.
 
     Example::
 
@@ -88,8 +90,10 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
         self.batch_size = batch_size
 
     def execute(self, context: Context) -> dict[str, Any]:
-        fields = None if self.format == "jsonl" else self._fields()
         destination = storage_path(self.destination, self.destination_conn_id)
+        # Before anything is sent: a folder (or a path under a file) can never receive the export.
+        check_file_destination(destination, self.destination, writer="SalesforceQueryToFileOperator")
+        fields = None if self.format == "jsonl" else self._fields()
         client = self.client
         # Describe types drive Parquet's schema, and let CSV convert only the columns that need it.
         field_types = self._field_types(fields) if fields else None

@@ -111,7 +111,11 @@ def test_failures_within_budget_go_to_xcom(sfpy_conn: str) -> None:
 
 
 def run_deferred(operator: SalesforceBulkIngestOperator, ti: FakeTI) -> Any:
-    """Run a deferrable operator as Airflow does: execute, the trigger in the triggerer, execute_complete."""
+    """Run a deferrable operator as Airflow does: execute, the trigger in the triggerer, execute_complete.
+
+    The operator checks its jobs once before deferring, after ``poll_interval`` (at most 1 s); a 10 ms
+    first check comes well before the emulator starts a job (0.2 s after it is closed), so it defers."""
+    operator.poll_interval = 0.01
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context={"ti": ti})  # type: ignore[arg-type]
     event = asyncio.run(_first_event(deferred.value.trigger))
@@ -248,8 +252,8 @@ def test_unknown_field_fails_the_job_with_salesforce_message(sfpy_conn: str, tmp
 def test_deferral_hands_a_json_only_trigger_to_the_triggerer(sfpy_conn: str, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "d.csv", [["Name"], ["Bulk Deferred"]])
     operator = SalesforceBulkIngestOperator(
-        task_id="load", object_type="Account", operation="insert", source=source, deferrable=True, poll_interval=0.2
-    )
+        task_id="load", object_type="Account", operation="insert", source=source, deferrable=True, poll_interval=0.01
+    )  # checked once after 10 ms, well before the emulator starts the job (0.2 s): it defers
     ti = FakeTI()
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context={"ti": ti})  # type: ignore[arg-type]
