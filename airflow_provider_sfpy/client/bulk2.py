@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from airflow_provider_sfpy.client.bulk_pacing import PollPacer
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
+from airflow_provider_sfpy.client.query import broken_cursor_error, plural
 from airflow_provider_sfpy.client.result import Result
 
 if TYPE_CHECKING:
@@ -63,13 +64,31 @@ class _Jobs:
         return self._client.request("DELETE", self._job_path(job_id))
 
     def list_all(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Every job, following ``nextRecordsUrl`` page by page."""
+        """Every job, following ``nextRecordsUrl`` page by page.
+
+        A ``nextRecordsUrl`` that an earlier page already gave raises ``SalesforceProtocolError``
+        instead of listing the same jobs forever.
+        """
         body, _ = self._client.request("GET", self._root(), params=filters or None)
+        given_by: dict[str, int] = {}  # each nextRecordsUrl followed -> the page that gave it
+        pages = jobs = 0
         while True:
-            yield from body.get("records", [])
+            records = body.get("records", [])
+            pages, jobs = pages + 1, jobs + len(records)
+            yield from records
             next_url = None if body.get("done", True) else body.get("nextRecordsUrl")
             if not next_url:
                 return
+            if next_url in given_by:
+                raise broken_cursor_error(
+                    f"Bulk {self.kind} job list",
+                    f"page {pages} gave the nextRecordsUrl {next_url} again (page {given_by[next_url]} gave it "
+                    "first, and it was followed then); following it would list the same jobs forever",
+                    read=f"{plural(pages, 'page')} and {plural(jobs, 'job')}",
+                    url=next_url,
+                    consequence="The listing was stopped rather than list any job twice.",
+                )
+            given_by[next_url] = pages
             body, _ = self._client.request("GET", next_url)
 
 
@@ -187,13 +206,32 @@ class Query(_Jobs):
         )
 
     def result_pages(self, job_id: str, *, max_records: int | None = None) -> Iterator[QueryResultPage]:
-        """Every results page in order; consume each page's chunks before asking for the next."""
+        """Every results page in order; consume each page's chunks before asking for the next.
+
+        An ``Sforce-Locator`` that an earlier page already gave raises ``SalesforceProtocolError``
+        instead of fetching the same results forever.
+        """
         locator: str | None = None
+        given_by: dict[str, int] = {}  # each locator followed -> the page that gave it
+        pages = records = 0
         while True:
             page = self.result_page(job_id, locator=locator, max_records=max_records)
+            pages, records = pages + 1, records + page.number_of_records
             yield page
             if page.locator is None:
                 return
+            if page.locator in given_by:
+                raise broken_cursor_error(
+                    "Bulk query results",
+                    f"results page {pages} of job {job_id} gave the Sforce-Locator {page.locator!r} again "
+                    f"(page {given_by[page.locator]} gave it first, and it was followed then); following it "
+                    "would fetch the same records forever",
+                    read=f"{plural(pages, 'page')} and {plural(records, 'record')}",
+                    consequence="The repeated page was not fetched, so no record was read twice; the results read "
+                    "so far are incomplete (sfpy's Bulk query export publishes its file, or its part files' "
+                    "manifest, only after the last page).",
+                )
+            given_by[page.locator] = pages
             locator = page.locator
 
 

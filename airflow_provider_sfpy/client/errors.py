@@ -21,7 +21,22 @@ class SalesforceError(Exception):
 
     ``status`` is the HTTP status (``None`` when no response was received), ``error_code`` is
     Salesforce's ``errorCode`` (e.g. ``MALFORMED_QUERY``), ``fields`` the fields it names.
+
+    When a write of many records (sObject Collections, 200 records a request) fails part way, the
+    error also says how far it got; on other errors these stay ``None``/0. ``results`` are the
+    per-record results of the records answered so far (records ``0 .. settled_count - 1``, in input
+    order, ids included). Ranges are inclusive, 0-based ``(first, last)``: ``unknown_range`` is the
+    request whose answer was lost (a create: its records may or may not exist; the error is then a
+    ``SalesforceOutcomeUnknownError``), ``failed_range`` the request that failed for certain (a
+    create: Salesforce refused it, nothing of it was applied; an update, upsert or delete: it may be
+    sent again safely), ``unsent_range`` the records after it, never sent.
     """
+
+    results: list[dict[str, Any]] | None = None
+    settled_count: int = 0
+    unknown_range: tuple[int, int] | None = None
+    failed_range: tuple[int, int] | None = None
+    unsent_range: tuple[int, int] | None = None
 
     def __init__(
         self,
@@ -113,6 +128,15 @@ class SalesforceOutcomeUnknownError(SalesforceError):
 
 class SalesforceConnectionError(SalesforceError):
     """The server could not be reached at all, even after retries."""
+
+
+class SalesforceProtocolError(SalesforceError):
+    """The server answered, but broke the API's contract in a way that makes going on unsafe.
+
+    For example a paging cursor (``nextRecordsUrl``, ``Sforce-Locator``) that comes back again, or
+    more records than the query's ``totalSize``: following it would read the same records forever.
+    The stream is stopped instead of returning a result that looks complete but is not.
+    """
 
 
 _QUERY_CODES = frozenset({"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "MALFORMED_SEARCH"})

@@ -7,6 +7,10 @@ its ``nextRecordsUrl`` is read from the head of the body, where Salesforce write
 records — so Salesforce builds page N+1 while this process decodes and writes page N, and a page
 costs about the slower of the two. Pages are still handed out strictly in order, and an error
 fetching a page is raised where that page would have been handed out.
+
+A server cursor is never trusted to end by itself: a ``nextRecordsUrl`` this stream already
+followed, or more records than the first page's ``totalSize``, stops the stream with
+``SalesforceProtocolError`` (following it would read the same records again, forever).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Union
 
 from airflow_provider_sfpy.client.body import decode_body, json_decode
+from airflow_provider_sfpy.client.errors import SalesforceProtocolError
 from airflow_provider_sfpy.client.request_sent import on_request_sent
 from airflow_provider_sfpy.client.result import ResponseInfo, Result
 
@@ -63,6 +68,50 @@ def _next_link(page: dict[str, Any]) -> str | None:
     return None if page.get("done", True) else page.get("nextRecordsUrl")
 
 
+def plural(count: int, noun: str) -> str:
+    """``"1 page"``, ``"3 pages"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def broken_cursor_error(
+    cursor: str, problem: str, *, read: str, url: str | None = None, consequence: str | None = None
+) -> SalesforceProtocolError:
+    """The error that stops a stream whose server cursor repeats or overruns: what happened, how far
+    the stream got, and what became of the data (``consequence``; by default, that nothing was written)."""
+    if consequence is None:
+        consequence = (
+            "The stream was stopped there, that page not handed out; sfpy's exports write atomically, "
+            "so nothing was written to the destination."
+        )
+    return SalesforceProtocolError(
+        f"Salesforce's {cursor} cursor is broken: {problem}. Stopped after {read}. {consequence} "
+        "Run it again later; if it keeps happening, the server (or a proxy in front of it) is at fault.",
+        url=url,
+    )
+
+
+class _RepeatedLink(Exception):
+    """Raised on the prefetch thread for a ``nextRecordsUrl`` already followed; the stream, which
+    knows how far its consumer got, turns it into ``SalesforceProtocolError``."""
+
+    def __init__(self, url: str, page: int, first_page: int) -> None:
+        super().__init__(url)
+        self.url, self.page, self.first_page = url, page, first_page
+
+
+class _Links:
+    """The ``nextRecordsUrl`` values a stream has followed, with the page that gave each."""
+
+    def __init__(self) -> None:
+        self._given_by: dict[str, int] = {}
+
+    def follow(self, url: str, page: int) -> None:
+        """Note that page ``page`` gave ``url``; raise ``_RepeatedLink`` if an earlier page gave it too."""
+        first = self._given_by.setdefault(url, page)
+        if first != page:
+            raise _RepeatedLink(url, page, first)
+
+
 class QueryStream:
     """Pages of one query. Iterating it yields page bodies (``{"records": [...], ...}``).
 
@@ -82,6 +131,7 @@ class QueryStream:
         self.records_read = 0
         self.last_response: ResponseInfo | None = None
         self._decode_page: Callable[[requests.Response], Any] = decode_body
+        self._links = _Links()
 
     def decode_pages_with(self, decode: Callable[[bytes], dict[str, Any]]) -> None:
         """Decode the pages not yet decoded with ``decode`` (a page's bytes to its body) instead of to dicts.
@@ -99,8 +149,27 @@ class QueryStream:
         return self._client.query_next(next_url, batch_size=self._batch_size, raw=True)
 
     def _count(self, page: dict[str, Any]) -> None:
+        """Count a page before it is handed out; refuse it if it takes the records past ``totalSize``."""
+        records = len(page.get("records", ()))
+        if 0 < self.total_size < self.records_read + records:
+            raise broken_cursor_error(
+                "query",
+                f"page {self.pages_read + 1} brings the records read to {self.records_read + records}, more than "
+                f"the {self.total_size} (totalSize) the query matched",
+                read=f"{plural(self.pages_read, 'page')} and {self.records_read} of {self.total_size} records",
+            )
         self.pages_read += 1
-        self.records_read += len(page.get("records", ()))
+        self.records_read += records
+
+    def _repeated_link_error(self, repeated: _RepeatedLink) -> SalesforceProtocolError:
+        """``repeated`` described from how far the consumer got (it has every page before the one refused)."""
+        return broken_cursor_error(
+            "query",
+            f"page {repeated.page} gave the nextRecordsUrl {repeated.url} again (page {repeated.first_page} gave it "
+            "first, and it was followed then); following it would read the same records forever",
+            read=f"{plural(self.pages_read, 'page')} and {self.records_read} of {self.total_size} records",
+            url=repeated.url,
+        )
 
     def pages(self) -> Iterator[dict[str, Any]]:
         page = self._first
@@ -111,11 +180,18 @@ class QueryStream:
         if not self._prefetch or not next_url:
             yield from self._pages_in_turn(page)
             return
-        fetcher = _PageFetcher(self._fetch_bytes, next_url)
+        self._links.follow(next_url, 1)
+        fetcher = _PageFetcher(self._fetch_bytes, next_url, self._links)
         try:
             self._count(page)
             yield page
-            while (fetched := fetcher.next()) is not None:
+            while True:
+                try:
+                    fetched = fetcher.next()
+                except _RepeatedLink as repeated:
+                    raise self._repeated_link_error(repeated) from None
+                if fetched is None:
+                    return
                 raw, self.last_response = fetched
                 page = raw if isinstance(raw, dict) else self._decode_page(raw)
                 del raw, fetched  # the bytes can go once decoded
@@ -131,6 +207,10 @@ class QueryStream:
             next_url = _next_link(page)
             if not next_url:
                 return
+            try:
+                self._links.follow(next_url, self.pages_read)
+            except _RepeatedLink as repeated:
+                raise self._repeated_link_error(repeated) from None
             result = self._fetch_bytes(next_url)
             page, self.last_response = self._decode_page(result.body), result.response
 
@@ -167,8 +247,9 @@ class _PageFetcher:
 
     _DONE = object()
 
-    def __init__(self, fetch: Callable[[str], Result], first_url: str) -> None:
+    def __init__(self, fetch: Callable[[str], Result], first_url: str, links: _Links) -> None:
         self._fetch = fetch
+        self._links = links  # the first URL is already noted; each later one is checked before it is fetched
         self._handover: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(first_url,), name="sfpy-prefetch", daemon=True)
@@ -177,9 +258,13 @@ class _PageFetcher:
     def _run(self, url: str | None) -> None:
         waiting: Any = None  # the page fetched last, handed over once the next request is on the wire
         hand_over: _Once | None = None
+        page = 1  # the page that gave ``url``
         try:
             while url and not self._stopping.is_set():
                 hand_over = _Once(self._put, waiting) if waiting is not None else None
+                if page > 1:
+                    self._links.follow(url, page)  # a repeat is handed over after ``waiting``, never fetched
+                page += 1
                 with on_request_sent(hand_over) if hand_over else contextlib.nullcontext():
                     result = self._fetch(url)
                 if hand_over is not None and not hand_over():  # no signal came (e.g. a caller's session)
