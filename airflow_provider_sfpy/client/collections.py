@@ -4,26 +4,35 @@ Larger inputs are split into 200-record calls here, so callers pass any number o
 one result per record back, in input order. ``all_or_none`` holds within each call (Salesforce's
 unit of atomicity); across calls it cannot, which is why a caller needing one transaction for more
 than 200 records must use Bulk API instead.
+
+When a call fails after earlier calls succeeded, the error says how far the write got (see
+:class:`~airflow_provider_sfpy.client.errors.SalesforceError`: ``results``, ``settled_count``,
+``unknown_range``, ``failed_range``, ``unsent_range``), whatever the failure, so records already
+written are never lost track of. Callers that must survive a crash between calls (the
+``SalesforceSObjectOperator``) pass ``progress`` to record each call before it is sent, and
+``settled`` to resume after the records an earlier attempt already got answers for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_sfpy.client.errors import SalesforceConfigError, SalesforceOutcomeUnknownError
+from airflow_provider_sfpy.client.errors import SalesforceConfigError, SalesforceError, SalesforceOutcomeUnknownError
 from airflow_provider_sfpy.client.result import ResponseInfo, Result
+from airflow_provider_sfpy.client.retry import is_idempotent
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client.client import Client
 
 MAX_RECORDS_PER_CALL = 200
 
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+#: ``progress(results, sending)``: called before each request with the results so far (records
+#: ``0 .. len(results) - 1``, input order) and the index range the request is about to send, then once
+#: more with every result and ``None`` when all are answered. An exception it raises stops the write
+#: before that request is sent.
+Progress = Callable[[Sequence[dict[str, Any]], range | None], None]
 
 
 def _typed(records: Sequence[Mapping[str, Any]], object_type: str | None) -> list[dict[str, Any]]:
@@ -43,35 +52,66 @@ def _typed(records: Sequence[Mapping[str, Any]], object_type: str | None) -> lis
     return typed
 
 
-def _partial_outcome(
-    exc: SalesforceOutcomeUnknownError, done: list[dict[str, Any]], chunk_size: int
-) -> SalesforceOutcomeUnknownError:
-    """Say which records are settled and which are uncertain when one 200-record call's answer is lost.
+def _span(first: int, last: int) -> str:
+    return f"record {first}" if first == last else f"records {first}-{last}"
 
-    Records before the call have their results (ids) in ``exc.results``; only the call's own records
-    are uncertain, so whoever retries knows exactly what to check before sending anything again.
+
+def _partial_outcome(
+    exc: SalesforceError, done: Sequence[dict[str, Any]], call: range, total: int, *, idempotent: bool
+) -> SalesforceError:
+    """``exc`` (same class, same details), saying which records are settled, uncertain, failed or unsent.
+
+    Records before the failed call have their results (ids) in ``results``. The failed call's own
+    records are uncertain when its answer was lost (``SalesforceOutcomeUnknownError``), else they
+    failed for certain; records after it were not sent. So whoever retries knows exactly what to
+    check, and what to send again, before sending anything.
     """
-    first, last = len(done), len(done) + chunk_size - 1
-    created = sum(1 for result in done if result.get("success"))
-    settled = (
-        f" Records 0-{first - 1} were answered before ({created} succeeded; their ids are in this error's results)."
-        if first
-        else ""
-    )
-    error = SalesforceOutcomeUnknownError(
-        f"records {first}-{last} (0-based) have an unknown fate: {exc.message}{settled} "
-        f"Records after {last} were not sent.",
-        status=exc.status,
-        error_code=exc.error_code,
-        method=exc.method,
-        url=exc.url,
-    )
-    error.results = list(done)  # type: ignore[attr-defined]
+    first, last = call.start, call.stop - 1
+    unknown = isinstance(exc, SalesforceOutcomeUnknownError)
+    unsent = (call.stop, total - 1) if call.stop < total else None
+    span, plural = _span(first, last), first != last
+    if unknown:
+        head = f"{span} (0-based) {'have' if plural else 'has'} an unknown fate: {exc.message}"
+    elif idempotent:
+        head = f"{span} (0-based) failed: {exc.message} (sending {'them' if plural else 'it'} again is safe)"
+    else:
+        head = f"{span} (0-based) {'were' if plural else 'was'} not applied: {exc.message}"
+    parts = [head]
+    if done:
+        succeeded = sum(1 for result in done if result.get("success"))
+        parts.append(
+            f"Records 0-{len(done) - 1} were answered before: {succeeded} succeeded and are in Salesforce "
+            f"(their ids are in this error's results), {len(done) - succeeded} failed."
+        )
+    if unsent is not None:
+        parts.append(f"Records {unsent[0]}-{unsent[1]} were not sent.")
+    message = " ".join(parts) if unknown or done or unsent is not None else exc.message
+    error = exc.__class__.__new__(exc.__class__)  # the same class, so callers' except clauses still match
+    error.__dict__.update(exc.__dict__)
+    error.args = (message,)
+    error.message = message
+    error.results = list(done)
+    error.settled_count = len(done)
+    error.unknown_range = (first, last) if unknown else None
+    error.failed_range = None if unknown else (first, last)
+    error.unsent_range = unsent
     return error
 
 
+def _records_request(all_or_none: bool) -> Callable[[list[Any]], dict[str, Any]]:
+    def request(chunk: list[Any]) -> dict[str, Any]:
+        return {"json": {"allOrNone": all_or_none, "records": chunk}}
+
+    return request
+
+
 class Collections:
-    """``client.collections``: create/update/upsert/delete/retrieve many records."""
+    """``client.collections``: create/update/upsert/delete/retrieve many records.
+
+    The writes take two optional arguments for callers that resume: ``settled``, the results an
+    earlier attempt got for the first ``len(settled)`` records (those are not sent again and come
+    back as given, in place), and ``progress`` (see :data:`Progress`).
+    """
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -80,39 +120,81 @@ class Collections:
         return self._client.data_path(f"composite/sobjects{suffix}")
 
     def _send_chunks(
-        self, method: str, path: str, payloads: Iterator[dict[str, Any]], *, idempotent: bool | None = None
+        self,
+        method: str,
+        path: str,
+        items: Sequence[Any],
+        request: Callable[[list[Any]], dict[str, Any]],
+        *,
+        settled: Sequence[Mapping[str, Any]] = (),
+        progress: Progress | None = None,
     ) -> Result:
-        results: list[dict[str, Any]] = []
+        """Send ``items`` after the ``settled`` ones, 200 a request; ``request(chunk)`` gives the request's
+        ``json``/``params``. Any failure raises the error with the outcome so far (see ``_partial_outcome``)."""
+        if len(settled) >= len(items):
+            raise SalesforceConfigError(
+                f"{len(settled)} settled results for {len(items)} records: there is nothing left to send"
+            )
+        idempotent = is_idempotent(method)
+        results: list[dict[str, Any]] = [dict(result) for result in settled]
         info: ResponseInfo | None = None
-        for payload in payloads:
+        for start in range(len(results), len(items), MAX_RECORDS_PER_CALL):
+            chunk = list(items[start : start + MAX_RECORDS_PER_CALL])
+            call = range(start, start + len(chunk))
+            if progress is not None:
+                progress(list(results), call)
             try:
-                body, info = self._client.request(method, path, json=payload, idempotent=idempotent)
-            except SalesforceOutcomeUnknownError as exc:
-                raise _partial_outcome(exc, results, len(payload["records"])) from exc
-            results.extend(body or [])
+                body, info = self._client.request(method, path, **request(chunk))
+                if not isinstance(body, list) or len(body) != len(chunk):
+                    answered = len(body) if isinstance(body, list) else type(body).__name__
+                    raise SalesforceOutcomeUnknownError(
+                        f"Salesforce answered {answered} results for {len(chunk)} records, so which of them "
+                        "were applied cannot be told; they were not re-sent.",
+                        method=method,
+                        url=path,
+                    )
+            except SalesforceError as exc:
+                raise _partial_outcome(exc, results, call, len(items), idempotent=idempotent) from exc
+            results.extend(body)
+        if progress is not None:
+            progress(list(results), None)
         assert info is not None
         return Result(results, info)
 
     def create(
-        self, records: Sequence[Mapping[str, Any]], *, object_type: str | None = None, all_or_none: bool = False
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        object_type: str | None = None,
+        all_or_none: bool = False,
+        settled: Sequence[Mapping[str, Any]] = (),
+        progress: Progress | None = None,
     ) -> Result:
         """Insert records; ``body`` lists ``{"id", "success", "errors"}`` per record in order."""
         typed = _typed(records, object_type)
         if not typed:
             raise SalesforceConfigError("create needs at least one record")
-        payloads = ({"allOrNone": all_or_none, "records": list(c)} for c in _chunks(typed, MAX_RECORDS_PER_CALL))
-        return self._send_chunks("POST", self._path(), payloads)
+        return self._send_chunks(
+            "POST", self._path(), typed, _records_request(all_or_none), settled=settled, progress=progress
+        )
 
     def update(
-        self, records: Sequence[Mapping[str, Any]], *, object_type: str | None = None, all_or_none: bool = False
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        object_type: str | None = None,
+        all_or_none: bool = False,
+        settled: Sequence[Mapping[str, Any]] = (),
+        progress: Progress | None = None,
     ) -> Result:
         """Update records by ``Id`` (each record must carry ``Id`` or ``id``)."""
         typed = _typed(records, object_type)
         for index, record in enumerate(typed):
             if not (record.get("Id") or record.get("id")):
                 raise SalesforceConfigError(f"update: record {index} has no Id")
-        payloads = ({"allOrNone": all_or_none, "records": list(c)} for c in _chunks(typed, MAX_RECORDS_PER_CALL))
-        return self._send_chunks("PATCH", self._path(), payloads)
+        return self._send_chunks(
+            "PATCH", self._path(), typed, _records_request(all_or_none), settled=settled, progress=progress
+        )
 
     def upsert(
         self,
@@ -121,6 +203,8 @@ class Collections:
         object_type: str,
         external_id_field: str,
         all_or_none: bool = False,
+        settled: Sequence[Mapping[str, Any]] = (),
+        progress: Progress | None = None,
     ) -> Result:
         """Insert-or-update by an external id field; each result says ``created`` true/false."""
         if not external_id_field:
@@ -130,21 +214,26 @@ class Collections:
             if record.get(external_id_field) in (None, ""):
                 raise SalesforceConfigError(f"upsert: record {index} has no value for {external_id_field}")
         path = self._path(f"/{quote(object_type, safe='')}/{quote(external_id_field, safe='')}")
-        payloads = ({"allOrNone": all_or_none, "records": list(c)} for c in _chunks(typed, MAX_RECORDS_PER_CALL))
-        return self._send_chunks("PATCH", path, payloads)
+        return self._send_chunks(
+            "PATCH", path, typed, _records_request(all_or_none), settled=settled, progress=progress
+        )
 
-    def delete(self, ids: Sequence[str], *, all_or_none: bool = False) -> Result:
+    def delete(
+        self,
+        ids: Sequence[str],
+        *,
+        all_or_none: bool = False,
+        settled: Sequence[Mapping[str, Any]] = (),
+        progress: Progress | None = None,
+    ) -> Result:
         """Delete records by id; ``body`` lists one result per id."""
         if not ids:
             raise SalesforceConfigError("delete needs at least one record id")
-        results: list[dict[str, Any]] = []
-        info: ResponseInfo | None = None
-        for chunk in _chunks(list(ids), MAX_RECORDS_PER_CALL):
-            params = {"ids": ",".join(chunk), "allOrNone": str(all_or_none).lower()}
-            body, info = self._client.request("DELETE", self._path(), params=params)
-            results.extend(body or [])
-        assert info is not None
-        return Result(results, info)
+
+        def request(chunk: list[str]) -> dict[str, Any]:
+            return {"params": {"ids": ",".join(chunk), "allOrNone": str(all_or_none).lower()}}
+
+        return self._send_chunks("DELETE", self._path(), list(ids), request, settled=settled, progress=progress)
 
     def retrieve(self, object_type: str, ids: Sequence[str], fields: Sequence[str]) -> Result:
         """Up to 2000 records of one type by id, with the given fields (``None`` for missing ids)."""

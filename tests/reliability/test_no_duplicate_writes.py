@@ -2,11 +2,12 @@
 
 A create is re-sent only when Salesforce cannot have applied it (503, 429, UNABLE_TO_LOCK_ROW). After a
 read timeout, a dropped connection or a 500/502/504 the record may exist, so the product must stop with
-``SalesforceOutcomeUnknownError`` instead of sending it again. Idempotent writes (upsert by external
-id, update) may be repeated safely, and are. The emulator's request log proves how many times each
-write was sent; its data proves how many records exist. Only the read-timeout cases use a connection
-with a short read timeout (``sfpy_slow``), so that a busy machine cannot turn an ordinary request
-into a timeout.
+``SalesforceOutcomeUnknownError`` instead of sending it again (the operator, with no task state store to
+resume from, fails with ``AirflowFailException`` so that Airflow does not retry it either). Idempotent
+writes (upsert by external id, update) may be repeated safely, and are. The emulator's request log
+proves how many times each write was sent; its data proves how many records exist. Only the
+read-timeout cases use a connection with a short read timeout (``sfpy_slow``), so that a busy machine
+cannot turn an ordinary request into a timeout.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reliability_support import connection_fields, requests_to, settle, task_con
 
 from airflow_provider_sfpy.client import Client, SalesforceOutcomeUnknownError
 from airflow_provider_sfpy.operators.sobject import SalesforceFileInsertOperator, SalesforceSObjectOperator
+from airflow_provider_sfpy.operators.task_state import AirflowFailException
 
 COLLECTIONS = r"/composite/sobjects$"
 READ_TIMEOUT = 1.5
@@ -79,8 +81,9 @@ def test_single_record_insert_lands_once_or_fails_as_unknown(
         result = dml(conn, operation="insert", object_type="Account", records={"Name": label})
         assert result["success_count"] == 1 and result["ids"][0]
     else:
-        with pytest.raises(SalesforceOutcomeUnknownError, match="not re-sent") as caught:
+        with pytest.raises(AirflowFailException, match="not re-sent") as caught:
             dml(conn, operation="insert", object_type="Account", records={"Name": label})
+        assert isinstance(caught.value.__cause__, SalesforceOutcomeUnknownError)
         assert "may or may not have been applied" in str(caught.value)
     log = settle(emulator)  # the timed-out request finishes on the server before we count
     posts = requests_to(log, "/composite/sobjects", "POST")
@@ -97,7 +100,7 @@ def test_a_gateway_error_after_commit_is_not_resent_whatever_its_error_code(
     emulator.add_faults(
         {"path": COLLECTIONS, "method": "POST", "times": 1, "status": status, "after_processing": True}
     )  # the emulator's default body for 502/504: [{"errorCode": "SERVER_UNAVAILABLE", ...}]
-    with contextlib.suppress(SalesforceOutcomeUnknownError):  # fine, as long as it was sent once
+    with contextlib.suppress(AirflowFailException):  # fine, as long as it was sent once
         dml(sfpy_conn, operation="insert", object_type="Account", records={"Name": label})
     assert len(requests_to(emulator.requests_log(), "/composite/sobjects", "POST")) == 1
     assert count(checker, f"Name = '{label}'") == 1
@@ -119,8 +122,9 @@ def test_many_records_an_uncertain_chunk_stops_the_load_and_nothing_is_sent_twic
     records = [{"Name": f"{label} {n:03d}"} for n in range(450)]  # 3 calls: 200 + 200 + 50
     rule, landed_counts = UNCERTAIN_CHUNK_FAULTS[name]
     emulator.add_faults({"path": COLLECTIONS, "method": "POST", "skip": 1, "times": 1, **rule})
-    with pytest.raises(SalesforceOutcomeUnknownError):
+    with pytest.raises(AirflowFailException) as caught:
         dml(slow_conn if "latency" in rule else sfpy_conn, operation="insert", object_type="Account", records=records)
+    assert isinstance(caught.value.__cause__, SalesforceOutcomeUnknownError)
     log = settle(emulator)
     assert len(requests_to(log, "/composite/sobjects", "POST")) == 2  # the third call was never sent
     landed = sorted(r["Name"] for r in checker.query_records(f"SELECT Name FROM Account WHERE Name LIKE '{label} %'"))
@@ -211,8 +215,9 @@ def test_file_insert_that_may_have_landed_is_not_resent(
     source.write_bytes(CONTENT)
     title = f"NoDupFile {name} {uuid.uuid4().hex[:8]}"
     emulator.add_faults({"path": r"/sobjects/ContentVersion$", "method": "POST", "times": 1, **FILE_FAULTS[name]})
-    with pytest.raises(SalesforceOutcomeUnknownError):
+    with pytest.raises(AirflowFailException) as caught:
         file_insert(slow_conn if "latency" in FILE_FAULTS[name] else sfpy_conn, source, title)
+    assert isinstance(caught.value.__cause__, SalesforceOutcomeUnknownError)
     log = settle(emulator)
     assert len(requests_to(log, "/sobjects/ContentVersion", "POST")) == 1
     assert count(checker, f"Title = '{title}'", "ContentVersion") == 1

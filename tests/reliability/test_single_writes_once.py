@@ -128,3 +128,27 @@ def test_an_apex_rest_read_is_never_recorded(sfpy_conn: str, emulator: Any) -> N
         run(SalesforceApexRestOperator(task_id="r", path="AccountSummary", query_params={"industry": "Banking"}), store)
     assert store.values == {}
     assert len(requests_to(emulator.requests_log(), "/apexrest/AccountSummary", "GET")) == 2
+
+
+def test_a_file_inserted_by_an_earlier_try_is_not_uploaded_again(
+    sfpy_conn: str, emulator: Any, checker: Client, tmp_path: Any
+) -> None:
+    from airflow_provider_sfpy.operators.sobject import SalesforceFileInsertOperator
+
+    source = tmp_path / "report.txt"
+    source.write_text("nightly report")
+    title = f"Once {uuid.uuid4().hex[:8]}"
+
+    def upload() -> SalesforceFileInsertOperator:
+        return SalesforceFileInsertOperator(
+            task_id="upload",
+            object_type="ContentVersion",
+            source=source.as_uri(),
+            fields={"Title": title, "PathOnClient": source.name},
+        )
+
+    store = MemoryTaskStateStore()
+    first = run(upload(), store)
+    assert run(upload(), store) == first
+    assert len(requests_to(emulator.requests_log(), "/sobjects/ContentVersion", "POST")) == 1
+    assert checker.query(f"SELECT COUNT() FROM ContentVersion WHERE Title = '{title}'").body["totalSize"] == 1
