@@ -219,10 +219,12 @@ def failing_operators(nowhere: Path) -> list[Any]:
 @pytest.fixture(scope="module")
 def secrets_emulator() -> Iterator[Any]:
     """A fresh org for this module: the example DAGs expect sample data no other test has reshaped
-    (e.g. two accounts sharing an external id would fail the pipeline's upsert)."""
+    (e.g. two accounts sharing an external id would fail the pipeline's upsert). Its Bulk jobs wait
+    1.5 s in the queue, so the pipeline's load is still running at the operator's one check before
+    deferring (after 1 s) and the trigger runs: its tokens are among what is scanned."""
     from airflow_provider_sfpy.emulator.testing import start_emulator
 
-    with start_emulator() as running:
+    with start_emulator(bulk_queue_delay=1.5) as running:
         yield running
 
 
