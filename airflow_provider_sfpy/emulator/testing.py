@@ -186,6 +186,17 @@ class RunningEmulator(AdminClient):
             self.username, self.password, self.client_id, self.client_secret, login_url=self.base_url, **kwargs
         )
 
+    def airflow_connection(self, **extra: Any) -> dict[str, Any]:
+        """An Airflow ``sfpy`` connection (password flow) to this emulator, as the JSON form of
+        ``AIRFLOW_CONN_<ID>`` takes it; ``extra`` adds or overrides connection extras."""
+        return {
+            "conn_type": "sfpy",
+            "host": self.base_url,
+            "login": self.username,
+            "password": self.password,
+            "extra": {"client_id": self.client_id, "client_secret": self.client_secret, **extra},
+        }
+
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Bearer`` headers of a fresh session."""
         return {"Authorization": f"Bearer {self.login()['access_token']}"}

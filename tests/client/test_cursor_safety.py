@@ -284,13 +284,7 @@ def test_a_repeating_bulk_results_locator_stops_the_pages(hostile_bulk: HostileB
 def test_the_export_leaves_no_file_when_the_cursor_breaks(
     fault: str, emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    connection = {
-        "conn_type": "sfpy",
-        "host": emulator.base_url,
-        "login": emulator.username,
-        "password": emulator.password,
-        "extra": {"client_id": emulator.client_id, "client_secret": emulator.client_secret},
-    }
+    connection = emulator.airflow_connection()
     monkeypatch.setenv("AIRFLOW_CONN_SFPY_DEFAULT", json.dumps(connection))
     loop = cursor(emulator, "EXPORT")
     if fault == "repeated-cursor":  # the case: a 1-record result whose cursor never ends

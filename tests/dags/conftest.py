@@ -24,13 +24,7 @@ def airflow_db() -> None:
 @pytest.fixture
 def sfpy_default(emulator: Any, airflow_db: None) -> Iterator[None]:
     """Point the ``sfpy_default`` connection at the emulator for one test."""
-    connection = {
-        "conn_type": "sfpy",
-        "host": emulator.base_url,
-        "login": emulator.username,
-        "password": emulator.password,
-        "extra": {"client_id": emulator.client_id, "client_secret": emulator.client_secret},
-    }
+    connection = emulator.airflow_connection()
     os.environ["AIRFLOW_CONN_SFPY_DEFAULT"] = json.dumps(connection)
     try:
         yield

@@ -41,13 +41,7 @@ def deploy_emulator() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def deployment(deploy_emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """api-server, scheduler, dag-processor and triggerer, healthy, with every test DAG parsed."""
-    connection = {
-        "conn_type": "sfpy",
-        "host": deploy_emulator.base_url,
-        "login": deploy_emulator.username,
-        "password": deploy_emulator.password,
-        "extra": {"client_id": deploy_emulator.client_id, "client_secret": deploy_emulator.client_secret},
-    }
+    connection = deploy_emulator.airflow_connection()
     running = Deployment(tmp_path_factory.mktemp("airflow-home"), connection)
     try:
         try:

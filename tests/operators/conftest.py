@@ -13,13 +13,7 @@ from airflow_provider_sfpy.client import Client
 
 @pytest.fixture
 def sfpy_conn(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    connection = {
-        "conn_type": "sfpy",
-        "host": emulator.base_url,
-        "login": emulator.username,
-        "password": emulator.password,
-        "extra": {"client_id": emulator.client_id, "client_secret": emulator.client_secret},
-    }
+    connection = emulator.airflow_connection()
     monkeypatch.setenv("AIRFLOW_CONN_SFPY_DEFAULT", json.dumps(connection))
     yield "sfpy_default"
 

@@ -18,13 +18,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def connection_fields(emulator: Any, **extra: Any) -> dict[str, Any]:
     """An ``sfpy`` connection (password flow) to ``emulator``; ``extra`` adds or overrides extras."""
-    return {
-        "conn_type": "sfpy",
-        "host": emulator.base_url,
-        "login": emulator.username,
-        "password": emulator.password,
-        "extra": {"client_id": emulator.client_id, "client_secret": emulator.client_secret, **extra},
-    }
+    connection: dict[str, Any] = emulator.airflow_connection(**extra)
+    return connection
 
 
 def with_fast_retries(operator: Any, conn_id: str | None = None) -> Any:
