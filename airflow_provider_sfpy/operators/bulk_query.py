@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.client.bulk2 import Query, QueryResultPage
 from airflow_provider_sfpy.client.errors import SalesforceConnectionError, SalesforceError, SalesforceNotFoundError
+from airflow_provider_sfpy.formats.csv_records import CsvRecordCounter
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
 from airflow_provider_sfpy.operators.storage import (
     atomic_write,
@@ -412,48 +413,6 @@ class _Spool:
         if self.file is not None:
             self.file.close()
         self.file = buffer
-
-
-class CsvRecordCounter:
-    """Counts the records of a Bulk CSV as it streams by: line ends outside double quotes.
-
-    A quoted value may hold line breaks; a doubled quote inside a value toggles the state twice, so
-    splitting on ``"`` and counting newlines only in the outside pieces is exact for RFC 4180 CSV.
-    """
-
-    def __init__(self) -> None:
-        self.bytes = 0
-        self.line_ends = 0
-        self.inside = False
-        self.ends_with_line_end = False
-
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        self.bytes += len(chunk)
-        pieces = chunk.split(b'"')
-        for index, piece in enumerate(pieces):
-            if (index % 2 == 0) != self.inside:
-                self.line_ends += piece.count(b"\n")
-        if len(pieces) % 2 == 0:
-            self.inside = not self.inside
-        self.ends_with_line_end = not self.inside and chunk.endswith(b"\n")
-
-    @property
-    def records(self) -> int:
-        """Records after the header line (a last line without its line end counts)."""
-        lines = self.line_ends + (0 if self.bytes == 0 or self.ends_with_line_end else 1)
-        return max(lines - 1, 0)
-
-    def shortfall(self, announced: int) -> str:
-        """Why the page is incomplete, or ``""``. Salesforce ends every line, the last one too."""
-        if self.bytes == 0:
-            return f"empty body, {announced} records announced" if announced else ""
-        if not self.ends_with_line_end:
-            return f"the body ends inside a record ({self.bytes} bytes, {announced} records announced)"
-        if self.records < announced:
-            return f"{self.records} of {announced} announced records"
-        return ""
 
 
 def _blocks(data: IO[bytes]) -> Iterator[bytes]:

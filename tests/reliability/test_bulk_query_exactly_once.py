@@ -20,6 +20,7 @@ import pytest
 from reliability_support import FakeTI, MemoryTaskStateStore, connection_fields, task_context, with_fast_retries
 
 from airflow_provider_sfpy.client import Client, SalesforceConnectionError, SalesforceServerError
+from airflow_provider_sfpy.formats.csv_records import CsvRecordCounter
 from airflow_provider_sfpy.operators import bulk_query as bulk_query_module
 from airflow_provider_sfpy.operators.bulk_query import SalesforceBulkQueryOperator
 from airflow_provider_sfpy.operators.query_to_file import SalesforceQueryToFileOperator
@@ -165,13 +166,13 @@ def test_a_combined_file_survives_a_cut_page_whole(
 
 
 def test_the_record_counter_sees_a_body_that_ends_short() -> None:
-    counter = bulk_query_module.CsvRecordCounter()
+    counter = CsvRecordCounter()
     body = b'"Id","Text"\n"1","a ""b""\nc"\n"2","d"\n'
     for n in range(0, len(body), 3):  # quotes and line ends split across chunks
         counter.feed(body[n : n + 3])
     assert (counter.records, counter.shortfall(2)) == (2, "")
     assert counter.shortfall(3) == "2 of 3 announced records"
-    cut = bulk_query_module.CsvRecordCounter()
+    cut = CsvRecordCounter()
     cut.feed(body[:-4])
     assert cut.records == 2 and "ends inside a record" in cut.shortfall(2)
 
