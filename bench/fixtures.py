@@ -8,6 +8,7 @@ import contextlib
 import csv
 import json
 import random
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,10 +111,14 @@ def password_login(base_url: str, ca_bundle: str) -> dict[str, Any]:
 def emulator(tls: tuple[str, str], *args: str) -> Iterator[Emulator]:
     """``sfpy-emulator --no-sample-data --tls-cert ... --tls-key ... <args>`` on a free port, default limits."""
     cert, key = tls
-    process = EmulatorProcess(["--no-sample-data", "--tls-cert", cert, "--tls-key", key, *args], start_timeout=1800)
+    admin_token = secrets.token_urlsafe(24)
+    process = EmulatorProcess(
+        ["--no-sample-data", "--tls-cert", cert, "--tls-key", key, "--admin-token", admin_token, *args],
+        start_timeout=1800,
+    )
     with process:
         token = password_login(process.base_url, cert)
-        admin = AdminClient(process.base_url, verify=cert)
+        admin = AdminClient(process.base_url, verify=cert, admin_token=admin_token)
         try:
             yield Emulator(
                 base_url=process.base_url,

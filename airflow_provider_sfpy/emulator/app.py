@@ -67,7 +67,11 @@ class EmulatorApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         emulator: EmulatorState = self.state.emulator
         return FaultInjectionMiddleware(
-            super().build_middleware_stack(), emulator.faults, emulator.request_log, emulator.expire_sessions
+            super().build_middleware_stack(),
+            emulator.faults,
+            emulator.request_log,
+            emulator.expire_sessions,
+            admin_token=emulator.config.admin_token,
         )
 
 

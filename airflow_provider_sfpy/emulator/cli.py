@@ -7,6 +7,7 @@ so scripts can wait for it; no secret is ever printed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from airflow_provider_sfpy.emulator import defaults
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
 from airflow_provider_sfpy.emulator.sample_data import GENERATABLE
+
+ADMIN_TOKEN_ENV = "SFPY_EMULATOR_ADMIN_TOKEN"
 
 
 def _generate_spec(text: str) -> tuple[str, int]:
@@ -56,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest CSV one Bulk API 2.0 ingest upload may carry (default: %(default)s)",
     )
     parser.add_argument(
+        "--admin-token",
+        default=os.environ.get(ADMIN_TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help=(
+            "enable the admin API (/__emulator__/: fault rules, the request log, session expiry) for requests "
+            f"carrying this token ('Authorization: Bearer TOKEN' or 'X-Emulator-Admin-Token: TOKEN'); default: "
+            f"${ADMIN_TOKEN_ENV}, else the admin API is disabled"
+        ),
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug", "trace"]
     )
     return parser
@@ -74,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         sample_data=not args.no_sample_data,
         generate=dict(args.generate),
         bulk_upload_limit_bytes=args.bulk_upload_limit_bytes,
+        admin_token=args.admin_token or None,
     )
 
 

@@ -43,3 +43,11 @@ class EmulatorConfig:
     bulk_queue_delay: float = 0.2
     bulk_chunk_rows: int = 2000
     bulk_chunk_delay: float = 0.002
+    #: Anonymous Apex governor limits (Salesforce, synchronous: 10 s of CPU time, a 6 MB heap); past
+    #: either, ``executeAnonymous`` reports ``System.LimitException``. Tests lower them to stay quick.
+    apex_cpu_seconds: float = 10.0
+    apex_heap_bytes: int = 6 * 1024 * 1024
+    #: The secret the admin API (``/__emulator__/``: fault rules, the request log with every client's
+    #: queries, session expiry) requires in an ``Authorization: Bearer`` or ``X-Emulator-Admin-Token``
+    #: header. ``None`` (or empty) disables the admin API. ``start_emulator()`` makes a random one.
+    admin_token: str | None = field(default=None, repr=False)

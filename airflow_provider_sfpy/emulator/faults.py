@@ -10,11 +10,17 @@ expire every session.
 
 The request log records every non-admin request with the status actually sent, which is how tests
 assert "this POST was sent exactly once" or "the client retried three times".
+
+The admin API is guarded here too, since it can break every client and reads every client's queries:
+it answers only an emulator started with an admin token (``--admin-token``, ``EmulatorConfig.admin_token``;
+``start_emulator()`` makes a random one), and only requests that carry it (``Authorization: Bearer
+<token>`` or ``X-Emulator-Admin-Token: <token>``); otherwise 401, or 403 when no token was set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import random
 import re
@@ -27,6 +33,15 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/__emulator__/"
+ADMIN_TOKEN_HEADER = "X-Emulator-Admin-Token"
+ADMIN_DISABLED = (
+    "the emulator's admin API is disabled: no admin token was set; start the emulator with --admin-token "
+    "(EmulatorConfig.admin_token; start_emulator() sets a random one) to use the admin API"
+)
+ADMIN_UNAUTHORIZED = (
+    "the emulator's admin API needs the admin token the emulator was started with (--admin-token), as "
+    f"'Authorization: Bearer <token>' or '{ADMIN_TOKEN_HEADER}: <token>'"
+)
 DROP_MODES = ("before", "after", "partial")
 DEFAULT_ERROR_CODES = {
     400: "UNABLE_TO_LOCK_ROW",
@@ -232,20 +247,58 @@ class _Captured:
     body: bytearray = field(default_factory=bytearray)
 
 
+def admin_token_of(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The admin token a request carries (``X-Emulator-Admin-Token``, else ``Authorization: Bearer``)."""
+    bearer = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == ADMIN_TOKEN_HEADER.lower().encode():
+            return value.decode("latin-1").strip()
+        if lowered == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").strip().partition(" ")
+            if scheme.lower() == "bearer":
+                bearer = credentials.strip()
+    return bearer
+
+
+async def _send_json(send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps(payload).encode()
+    headers = [
+        (b"content-type", b"application/json;charset=UTF-8"),
+        (b"content-length", str(len(body)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class FaultInjectionMiddleware:
-    """Outermost ASGI layer: applies fault rules and logs requests; the admin API passes untouched."""
+    """Outermost ASGI layer: applies fault rules and logs requests; the admin API passes untouched
+    (never faulted, never logged), once its token is checked."""
 
     def __init__(
-        self, app: ASGIApp, faults: FaultRegistry, log: RequestLog, expire_sessions: Callable[[], object]
+        self,
+        app: ASGIApp,
+        faults: FaultRegistry,
+        log: RequestLog,
+        expire_sessions: Callable[[], object],
+        admin_token: str | None = None,
     ) -> None:
         self.app = app
         self.faults = faults
         self.log = log
         self.expire_sessions = expire_sessions
+        self._admin_token = admin_token.encode() if admin_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(ADMIN_PREFIX):
+            if self._admin_allowed(scope):
+                await self.app(scope, receive, send)
+            else:
+                await self._refuse_admin(send)
             return
         entry: dict[str, Any] = {
             "method": scope["method"],
@@ -265,6 +318,20 @@ class FaultInjectionMiddleware:
         else:
             entry["fault"] = hit[0]
             await self._apply(hit[1], scope, receive, send, entry)
+
+    def _admin_allowed(self, scope: Scope) -> bool:
+        """The admin API is enabled and the request carries its token."""
+        if self._admin_token is None:
+            return False
+        given = admin_token_of(scope.get("headers", []))
+        return given is not None and hmac.compare_digest(given.encode("latin-1"), self._admin_token)
+
+    async def _refuse_admin(self, send: Send) -> None:
+        if self._admin_token is None:
+            await _send_json(send, 403, {"error": ADMIN_DISABLED, "errorCode": "ADMIN_API_DISABLED"}, [])
+        else:
+            challenge = [(b"www-authenticate", b'Bearer realm="sfpy-emulator admin API"')]
+            await _send_json(send, 401, {"error": ADMIN_UNAUTHORIZED, "errorCode": "ADMIN_TOKEN_REQUIRED"}, challenge)
 
     @staticmethod
     def _recording(send: Send, entry: dict[str, Any]) -> Send:

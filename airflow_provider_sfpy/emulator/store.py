@@ -5,6 +5,10 @@ REST API's errors, fast bulk loading for seeds and synthetic data, and query cur
 
 Concurrency: a single connection (``check_same_thread=False``) guarded by one re-entrant lock, so the
 async routes, the uvicorn thread and a test thread poking the store directly never interleave.
+The lock is held for one operation (or one ``transaction()`` block) at a time, never for a whole
+anonymous Apex run: that would let an endless loop stall every client. An Apex block's DML is
+recorded instead (``recording``: temporary triggers copy each row it changes, for the length of one
+statement) and undone if the block ends with an uncaught exception (``undo``).
 
 Query cursors: a query's result is materialised once into a ``TEMP`` table and paged by ``rowid``
 — one indexed range read per page whatever the size, and SQLite spills the table to a temp file
@@ -23,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,9 @@ _CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: Unique savepoint names for ``Store.transaction`` (nested blocks need distinct ones).
 _SAVEPOINT_IDS = itertools.count(1)
+#: Unique ids of ``UndoLog``s (each Apex run records its writes under its own).
+_UNDO_LOG_IDS = itertools.count(1)
+_UNDO_TABLE = "apex_undo"
 
 
 def quote(identifier: str) -> str:
@@ -106,6 +113,13 @@ class Blob:
     filename: str | None
 
 
+@dataclass(frozen=True)
+class UndoLog:
+    """The writes of one anonymous Apex run, kept (in ``temp`` tables) until it ends; see ``Store.recording``."""
+
+    log_id: int = field(default_factory=lambda: next(_UNDO_LOG_IDS))
+
+
 class Store:
     """SQLite-backed records of the emulated org. ``path=None`` keeps everything in memory."""
 
@@ -122,6 +136,7 @@ class Store:
         self._cursor_timeout = cursor_timeout
         self._cursors: dict[str, _Cursor] = {}
         self._next_counter: dict[str, int] = {}  # per key prefix
+        self._undo_columns: dict[str, list[str]] | None = None  # per table, once the undo tables exist
         self._conn = sqlite3.connect(
             str(path) if path is not None else ":memory:", check_same_thread=False, isolation_level=None
         )
@@ -188,6 +203,122 @@ class Store:
                 self._conn.execute(f"RELEASE {name}")
                 raise
             self._conn.execute(f"RELEASE {name}")
+
+    # ----------------------------------------------------------------------------------- Apex transactions
+
+    @contextlib.contextmanager
+    def recording(self, log: UndoLog, object_names: Iterable[str], op: str) -> Iterator[None]:
+        """Hold the lock for one Apex DML statement (``op`` on records of ``object_names``) and copy every
+        row it changes into ``log``.
+
+        Temporary triggers write the prior state of each row the statement updates (a soft delete is an
+        update, of the record and of the children it takes along) and the rowid of each row it inserts
+        to ``temp`` tables. They exist only inside this block, under the lock, so they record this
+        statement's writes and nobody else's, and cost nothing to other writes (a Bulk load) at any
+        other time. Only the triggers the statement's writes can fire are made (each is DDL, ~0.1 ms).
+        A statement that fails rolls back its savepoint, its undo rows with it.
+        """
+        fires: dict[str, set[str]] = {}
+        for name in object_names:
+            if op in ("insert", "upsert"):
+                fires.setdefault(name, set()).add("i")
+            if op in ("update", "upsert"):
+                fires.setdefault(name, set()).add("u")
+            if op == "delete":
+                for table in _cascade_closure(name):
+                    fires.setdefault(table, set()).add("u")
+        with self.lock:
+            columns = self._undo_tables()
+            triggers: list[str] = []
+            try:
+                for table, ops in fires.items():
+                    triggers += self._create_undo_triggers(log, table, columns[table], ops)
+                yield
+            finally:
+                for trigger in triggers:
+                    self._conn.execute(f"DROP TRIGGER IF EXISTS temp.{quote(trigger)}")
+
+    def undo(self, log: UndoLog) -> None:
+        """Put back every row ``log`` recorded, newest change first, then forget them."""
+        with self.lock, self.transaction():
+            columns = self._undo_tables()
+            entries = self._conn.execute(
+                f"SELECT seq, tbl, op, rid FROM temp.{_UNDO_TABLE} WHERE log = ? ORDER BY seq DESC", (log.log_id,)
+            ).fetchall()
+            for seq, table, op, rid in entries:
+                names = columns[table]
+                listed = ", ".join(map(quote, names))
+                shadow = f"temp.{quote(_UNDO_TABLE + '_' + table)}"
+                if op == "i":
+                    self._conn.execute(f"DELETE FROM main.{quote(table)} WHERE rowid = ?", (rid,))
+                elif op == "u":
+                    self._conn.execute(
+                        f"UPDATE main.{quote(table)} SET ({listed}) = (SELECT {listed} FROM {shadow} WHERE seq = ?) "
+                        "WHERE rowid = ?",
+                        (seq, rid),
+                    )
+                else:
+                    self._conn.execute(
+                        f"INSERT INTO main.{quote(table)} (rowid, {listed}) "
+                        f"SELECT ?, {listed} FROM {shadow} WHERE seq = ?",
+                        (rid, seq),
+                    )
+            self.forget(log)
+
+    def forget(self, log: UndoLog) -> None:
+        """Drop what ``log`` recorded (the run succeeded: its writes stay)."""
+        with self.lock:
+            if self._undo_columns is None:
+                return
+            with self.transaction():
+                for table in self._undo_columns:
+                    self._conn.execute(
+                        f"DELETE FROM temp.{quote(_UNDO_TABLE + '_' + table)} WHERE seq IN "
+                        f"(SELECT seq FROM temp.{_UNDO_TABLE} WHERE log = ? AND tbl = ?)",
+                        (log.log_id, table),
+                    )
+                self._conn.execute(f"DELETE FROM temp.{_UNDO_TABLE} WHERE log = ?", (log.log_id,))
+
+    def _undo_tables(self) -> dict[str, list[str]]:
+        """The columns of each sObject table, creating the ``temp`` tables the undo triggers write to."""
+        if self._undo_columns is None:
+            columns: dict[str, list[str]] = {}
+            self._conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {_UNDO_TABLE} "
+                "(seq INTEGER PRIMARY KEY, log INTEGER NOT NULL, tbl TEXT NOT NULL, op TEXT NOT NULL, rid INTEGER)"
+            )
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS temp.{_UNDO_TABLE}_log ON {_UNDO_TABLE} (log)")
+            for name in SCHEMA:
+                names = [row[1] for row in self._conn.execute(f"PRAGMA main.table_info({quote(name)})")]
+                columns[name] = names
+                # Untyped columns: values are kept exactly as stored (no affinity conversion).
+                self._conn.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {quote(_UNDO_TABLE + '_' + name)} "
+                    f"(seq INTEGER PRIMARY KEY, {', '.join(map(quote, names))})"
+                )
+            self._undo_columns = columns
+        return self._undo_columns
+
+    def _create_undo_triggers(self, log: UndoLog, table: str, names: Sequence[str], ops: Iterable[str]) -> list[str]:
+        values = f"{log.log_id}, '{table}', '{{op}}', {{row}}.rowid"
+        entry = f"INSERT INTO {_UNDO_TABLE} (log, tbl, op, rid) VALUES ({values});"
+        # Inside a trigger, last_insert_rowid() is the rowid the trigger's own INSERT just gave.
+        copy = (
+            f"INSERT INTO {quote(_UNDO_TABLE + '_' + table)} (seq, {', '.join(map(quote, names))}) "
+            f"VALUES (last_insert_rowid(), {', '.join('old.' + quote(n) for n in names)});"
+        )
+        bodies = {
+            "i": ("AFTER INSERT", entry.format(op="i", row="new")),
+            "u": ("BEFORE UPDATE", entry.format(op="u", row="old") + copy),
+            "d": ("BEFORE DELETE", entry.format(op="d", row="old") + copy),
+        }
+        created = []
+        for op in sorted(ops):
+            when, body = bodies[op]
+            trigger = f"{_UNDO_TABLE}_{log.log_id}_{table}_{op}"
+            self._conn.execute(f"CREATE TEMP TRIGGER {quote(trigger)} {when} ON main.{quote(table)} BEGIN {body} END")
+            created.append(trigger)
+        return created
 
     # ----------------------------------------------------------------------------------- ids
 
@@ -752,6 +883,14 @@ _LOOKUP_CHUNK = 500
 _UNIQUE_BY_OBJECT: dict[str, tuple[str, ...]] = {}
 #: Text types ``to_storage`` stores exactly as given when the value is a non-empty ``str`` within length.
 _VERBATIM_TEXT = frozenset({"string", "textarea", "picklist", "multipicklist", "phone", "url"})
+
+
+def _cascade_closure(object_name: str) -> list[str]:
+    """``object_name`` and every object a delete of it reaches through ``_CASCADE``."""
+    found = [object_name]
+    for name in found:
+        found += [child for child, _ in _CASCADE.get(name, ()) if child not in found]
+    return found
 
 
 def _unique_fields(obj: SObjectDef) -> tuple[str, ...]:

@@ -4,13 +4,16 @@ For this project's tests, ``make demo`` and users' own DAG test suites. The emul
 on a background thread, on a free port bound up front, and is a real HTTP(S) server: clients under
 test talk to it exactly as to Salesforce. ``RunningEmulator`` carries the URLs and credentials (plus
 a JWT signing key the emulator trusts, and a CA bundle in TLS mode) and wraps the admin API used to
-inject faults and read the request log.
+inject faults and read the request log. The admin API needs the emulator's admin token:
+``start_emulator()`` makes a random one (``admin_token=...`` to choose it, ``admin_token=None`` to
+disable the admin API), and ``RunningEmulator`` sends it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -22,7 +25,7 @@ import requests
 from airflow_provider_sfpy.emulator.app import create_app
 from airflow_provider_sfpy.emulator.certs import jwt_key_pair, tls_key_pair
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
-from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX
+from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX, ADMIN_TOKEN_HEADER
 from airflow_provider_sfpy.emulator.server import bind_socket, make_server, server_url, wait_started
 from airflow_provider_sfpy.emulator.state import EmulatorState
 from airflow_provider_sfpy.emulator.store import Store
@@ -37,16 +40,30 @@ ADMIN_TIMEOUT = 30.0
 
 class AdminClient:
     """The emulator's admin API (``/__emulator__/``) over HTTP; works for any running emulator,
-    including one started with the ``sfpy-emulator`` command."""
+    including one started with the ``sfpy-emulator`` command (give it that emulator's ``--admin-token``)."""
 
-    def __init__(self, base_url: str, verify: bool | str = True) -> None:
+    def __init__(self, base_url: str, verify: bool | str = True, *, admin_token: str | None = None) -> None:
         self.admin_base_url = base_url.rstrip("/")
         self._verify = verify
+        self._admin_token = admin_token
         self._http = requests.Session()
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header that authorises an admin API request (none without a token)."""
+        return {ADMIN_TOKEN_HEADER: self._admin_token} if self._admin_token else {}
+
+    def admin_url(self, path: str) -> str:
+        """``admin_url("faults")`` -> ``http://127.0.0.1:PORT/__emulator__/faults``."""
+        return f"{self.admin_base_url}{ADMIN_PREFIX}{path}"
 
     def _call(self, method: str, path: str, json: Any = None) -> Any:
         response = self._http.request(
-            method, f"{self.admin_base_url}{ADMIN_PREFIX}{path}", json=json, timeout=ADMIN_TIMEOUT, verify=self._verify
+            method,
+            self.admin_url(path),
+            json=json,
+            headers=self.admin_headers(),
+            timeout=ADMIN_TIMEOUT,
+            verify=self._verify,
         )
         response.raise_for_status()
         return response.json() if response.content else None
@@ -100,7 +117,7 @@ class RunningEmulator(AdminClient):
         self.state = state
         self.jwt_private_key_pem = jwt_private_key_pem
         self.ca_bundle_path = ca_bundle_path
-        super().__init__(self.base_url, verify=ca_bundle_path or True)
+        super().__init__(self.base_url, verify=ca_bundle_path or True, admin_token=config.admin_token)
 
     # credentials ------------------------------------------------------------------------
     @property
@@ -126,6 +143,11 @@ class RunningEmulator(AdminClient):
     @property
     def refresh_token(self) -> str:
         return self.config.refresh_token
+
+    @property
+    def admin_token(self) -> str | None:
+        """The admin API's token (``None``: the admin API is disabled)."""
+        return self.config.admin_token
 
     @property
     def jwt_private_key(self) -> str | None:
@@ -212,11 +234,14 @@ def start_emulator(
     ``generate={"Account": 50_000}``, ``data_dir``...). Unless ``jwt_cert_pem`` is given, an RSA key
     pair is generated and the emulator trusts its certificate, so ``jwt_private_key_pem`` can sign
     JWT bearer assertions. ``tls=True`` serves HTTPS with a fresh self-signed certificate for
-    127.0.0.1/localhost, whose path is ``ca_bundle_path``.
+    127.0.0.1/localhost, whose path is ``ca_bundle_path``. Unless ``admin_token`` is given, the admin
+    API gets a random token (``admin_token=None`` disables it); the ``RunningEmulator`` sends it.
     """
     unknown = set(config) - {f.name for f in dataclasses.fields(EmulatorConfig)}
     if unknown:
         raise TypeError(f"unknown emulator settings: {', '.join(sorted(unknown))}")
+    if "admin_token" not in config:
+        config["admin_token"] = secrets.token_urlsafe(32)
     if config.get("jwt_cert_pem") is None:
         pair = jwt_key_pair()
         config["jwt_cert_pem"], jwt_private_key_pem = pair.cert_pem, pair.private_key_pem

@@ -30,6 +30,10 @@ READ_BLOCK_BYTES = 256 * 1024  # the source is read this much at a time (one rea
 WRITE_BATCH_BYTES = 256 * 1024  # records are written to a chunk's spool file this much at a time
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+BARE_CR = (
+    "the file's lines end with a bare CR (old Mac style); Bulk API 2.0 takes LF or CRLF: convert it, "
+    "e.g. with `tr '\\r' '\\n' < old.csv > new.csv` or by saving it again with LF or CRLF line endings"
+)
 
 
 class CsvInputError(ValueError):
@@ -130,6 +134,22 @@ class _Lines:
                 ) from None
 
 
+def _without_bom(blocks: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The decoded lines with the byte order mark taken off the first one, before csv.reader parses it.
+
+    Left on, it would be part of the first field: ``\\ufeff"Id"`` would read as the unquoted text
+    ``\\ufeff"Id"``, not the column ``Id``. Only the first block is looked at; the rest pass through.
+    """
+    for block in blocks:
+        if block:
+            if block[0].startswith("\ufeff"):
+                block[0] = block[0][1:]
+            yield block
+            break
+        yield block
+    yield from blocks
+
+
 def _ending_of(line: str) -> str | None:
     if line.endswith("\r\n"):
         return "CRLF"
@@ -161,7 +181,7 @@ def split_csv(
         raise ValueError(f"block_bytes must be 1 or more, not {block_bytes}")
     delimiter = DELIMITERS[column_delimiter]
     lines = _Lines(source, block_bytes)
-    reader = csv.reader(itertools.chain.from_iterable(lines.blocks()), delimiter=delimiter, strict=True)
+    reader = csv.reader(itertools.chain.from_iterable(_without_bom(lines.blocks())), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -169,10 +189,11 @@ def split_csv(
     except csv.Error as exc:
         raise CsvInputError(f"the CSV header cannot be parsed: {exc}") from None
     header_text = b"".join(lines.held[: reader.line_num]).decode()
-    had_bom = header_text.startswith("\ufeff")
+    had_bom = header_text.startswith("\ufeff")  # csv.reader never saw it (``_without_bom``)
     if had_bom:
-        header_text = header_text[1:]
-        header[0] = header[0].lstrip("\ufeff")
+        header_text = header_text[1:]  # nor does Salesforce: each chunk's header is sent without it
+    if header_text.endswith("\r"):
+        raise CsvInputError(BARE_CR)
     found_ending = _ending_of(header_text)
     ending = _check_line_ending(found_ending, line_ending)
     _check_header(header, delimiter, column_delimiter, required_columns)
@@ -271,6 +292,8 @@ def _check_line_ending(found: str | None, wanted: str | None) -> str:
 
 
 def _check_header(header: list[str], delimiter: str, column_delimiter: str, required: Sequence[str]) -> None:
+    if not header:
+        raise CsvInputError("the CSV's first line is blank: it must be the header row")
     if any(not name.strip() for name in header):
         raise CsvInputError("the CSV header has an empty column name")
     if len(header) == 1:

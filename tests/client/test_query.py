@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import time
 from typing import Any
@@ -188,7 +189,8 @@ def test_next_page_is_on_the_wire_before_the_current_one_is_handed_over() -> Non
     The emulator runs in its own process here: the shared one is a thread of this process and
     could not even read a request while the consumer holds the GIL.
     """
-    with EmulatorProcess(["--no-sample-data", "--generate", "Account=401"]) as process:
+    admin_token = secrets.token_urlsafe(16)
+    with EmulatorProcess(["--no-sample-data", "--generate", "Account=401", "--admin-token", admin_token]) as process:
         client = Client(
             defaults.DEFAULT_USERNAME,
             defaults.DEFAULT_PASSWORD + defaults.DEFAULT_SECURITY_TOKEN,
@@ -196,7 +198,7 @@ def test_next_page_is_on_the_wire_before_the_current_one_is_handed_over() -> Non
             defaults.DEFAULT_CLIENT_SECRET,
             login_url=process.base_url,
         )
-        admin = AdminClient(process.base_url)
+        admin = AdminClient(process.base_url, admin_token=admin_token)
         hog_input = [random.random() for _ in range(1_500_000)]
         pages = client.query_more("SELECT Id, Name FROM Account", batch_size=200, stream=True).body.pages()
         next(pages)

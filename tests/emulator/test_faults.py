@@ -164,13 +164,15 @@ def test_admin_api_is_never_faulted(emulator: RunningEmulator) -> None:
     [{"bogus": 1}, {"drop": "sideways"}, {"after_processing": True}, {"rate": 2}, {"path": "("}, "not an object"],
 )
 def test_invalid_rules_are_refused(emulator: RunningEmulator, rule: object) -> None:
-    response = requests.post(f"{emulator.base_url}/__emulator__/faults", json={"rules": [rule]}, timeout=30)
+    response = requests.post(
+        emulator.admin_url("faults"), json={"rules": [rule]}, headers=emulator.admin_headers(), timeout=30
+    )
     assert response.status_code == 400
     assert "error" in response.json()
     assert emulator.faults() == []
 
 
 def test_expire_sessions_admin_endpoint(api: Api, emulator: RunningEmulator) -> None:
-    response = requests.post(f"{emulator.base_url}/__emulator__/expire-sessions", timeout=30)
+    response = requests.post(emulator.admin_url("expire-sessions"), headers=emulator.admin_headers(), timeout=30)
     assert response.status_code == 200 and response.json()["expired"] >= 1
     assert api.get("/limits").status_code == 401

@@ -9,7 +9,12 @@ Public interface (used by ``routes/apex.py``):
 The pipeline is Salesforce's: parse (``parser``, a lark grammar in ``grammar.lark``), compile-check
 the whole block (``checker``), then run it (``interpreter``). DML goes through the store's validated
 writes (``dml``) and inline SOQL through the emulator's SOQL compiler (``query``). The execution is
-one transaction: an uncaught exception rolls back every DML statement of the block.
+one transaction: an uncaught exception rolls back every DML statement of the block. The store's lock
+is taken per DML statement and per query, never for the whole run (an endless loop must not stall
+other clients), so the block's writes are recorded as they are made and undone if it fails
+(``Store.recording``/``Store.undo``); other clients see them as each statement ends, not at the end.
+Governor limits (``context.Limits``: SOQL, DML, CPU time, heap) end the run with an uncatchable
+``System.LimitException``.
 
 The subset: local variables of primitive, sObject and ``List<T>`` types; expressions with Apex's
 operators, string concatenation, field access, ``new Account(Name = 'x')``, list initialisers;
@@ -25,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_sfpy.emulator.store import Store
+from airflow_provider_sfpy.emulator.store import Store, UndoLog
 
 from .checker import check
 from .context import ExecutionContext, Limits
@@ -67,7 +72,7 @@ class ExecuteAnonymousResult:
 def execute_anonymous(
     source: str, store: Store, *, user_id: str, api_version: str, limits: Limits | None = None
 ) -> ExecuteAnonymousResult:
-    """Compile and run ``source`` as the user ``user_id``; the store holds the lock throughout."""
+    """Compile and run ``source`` as the user ``user_id``; its writes are undone if it throws."""
     try:
         program = parse(source)
         check(program)
@@ -75,10 +80,16 @@ def execute_anonymous(
         return ExecuteAnonymousResult(exc.line, exc.column, compiled=False, success=False, compile_problem=exc.message)
     except RecursionError:  # nesting deeper than the tree walkers go; Salesforce has a limit too
         return ExecuteAnonymousResult(1, 1, compiled=False, success=False, compile_problem=TOO_LONG)
-    ctx = ExecutionContext(store, user_id, api_version, limits or Limits())
+    changes = UndoLog()
+    ctx = ExecutionContext(store, user_id, api_version, limits or Limits(), changes=changes)
+    ctx.limits.start()
     try:
-        with store.transaction():
+        try:
             run(program, ctx)
+        except BaseException:
+            store.undo(changes)
+            raise
+        store.forget(changes)
     except ApexThrow as exc:
         thrown = exc.value
         line, column = (thrown.pos.line, thrown.pos.column) if thrown.pos else (1, 1)

@@ -29,7 +29,7 @@ from .types import (
     ApexType,
     assignable,
 )
-from .values import ApexList, coerce, equals, to_text
+from .values import SLOT_BYTES, ApexList, coerce, equals, stored_size, to_text
 
 Impl = Callable[[ExecutionContext, Any, list[Any]], Any]
 
@@ -73,7 +73,7 @@ def signature_error(name: str, arg_types: Sequence[ApexType], owner: str) -> str
 
 
 def _debug(ctx: ExecutionContext, _: Any, args: list[Any]) -> None:
-    ctx.debug_lines.append(to_text(args[0]))
+    ctx.debug(to_text(args[0]))
 
 
 def _assert(ctx: ExecutionContext, _: Any, args: list[Any]) -> None:
@@ -207,12 +207,21 @@ def _list_get(ctx: ExecutionContext, target: ApexList, args: list[Any]) -> Any:
     return target.items[index]
 
 
+def _list_add(element: ApexType) -> Impl:
+    def add(ctx: ExecutionContext, target: ApexList, args: list[Any]) -> None:
+        value = coerce(args[0], element)
+        ctx.limits.note_allocation(SLOT_BYTES + stored_size(value))
+        target.items.append(value)
+
+    return add
+
+
 def _list_methods(t: ApexType) -> Methods:
     element = t.element or OBJECT
     return _table(
         Method("size", (), INTEGER, lambda ctx, lst, a: len(lst.items)),
         Method("isEmpty", (), BOOLEAN, lambda ctx, lst, a: not lst.items),
-        Method("add", (element,), VOID, lambda ctx, lst, a: lst.items.append(coerce(a[0], element))),
+        Method("add", (element,), VOID, _list_add(element)),
         Method("get", (INTEGER,), element, _list_get),
         Method("contains", (element,), BOOLEAN, lambda ctx, lst, a: any(equals(x, a[0]) for x in lst.items)),
         Method("clear", (), VOID, lambda ctx, lst, a: lst.items.clear()),

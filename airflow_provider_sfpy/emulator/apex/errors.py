@@ -15,8 +15,10 @@ from .syntax import Pos
 NULL_DEREFERENCE = "Attempt to de-reference a null object"
 #: What ``getMessage()`` answers for an exception constructed without a message.
 SCRIPT_THROWN = "Script-thrown exception"
+#: A governor limit was exceeded: the transaction ends at once (no ``catch``, no ``finally``).
+LIMIT_EXCEPTION = "LimitException"
 #: Exceptions a ``catch`` block cannot catch (Salesforce ends the transaction on them).
-UNCATCHABLE = frozenset({"LimitException", "AssertException"})
+UNCATCHABLE = frozenset({LIMIT_EXCEPTION, "AssertException"})
 
 
 class CompileError(Exception):

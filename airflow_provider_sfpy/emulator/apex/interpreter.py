@@ -3,7 +3,13 @@
 Exceptions are Python exceptions (``ApexThrow``) that carry the Apex exception; the statement being
 executed when one is raised stamps its position on it, which becomes ``line``/``column`` and the
 ``AnonymousBlock: line L, column C`` stack trace. Loops and statements check the CPU limit, so an
-endless loop ends with ``System.LimitException: Apex CPU time limit exceeded`` like on the platform.
+endless loop ends with ``System.LimitException: Apex CPU time limit exceeded`` like on the platform;
+a statement that stored enough new data has the heap measured after it, so a runaway String or list
+ends with ``System.LimitException: Apex heap size too large: N`` at that statement. A limit exception
+ends the block at once: no ``catch`` takes it and no ``finally`` runs.
+
+DML statements are the only place the store's lock is held for more than one call: for the statement,
+while ``Store.recording`` copies what it changes (so the whole block can be undone if it fails).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 from . import dml, query
 from . import syntax as ast
 from .context import ExecutionContext
-from .errors import ApexThrow, ExceptionValue, null_dereference, throw
+from .errors import LIMIT_EXCEPTION, ApexThrow, ExceptionValue, null_dereference, throw
 from .types import DATE, DOUBLE, INTEGER, LONG, STRING, ApexType, field_type
 from .values import (
     INTEGER_BITS,
@@ -26,7 +32,9 @@ from .values import (
     SObjectValue,
     coerce,
     equals,
+    heap_size,
     less_than,
+    stored_size,
     to_decimal,
     to_text,
     wrap,
@@ -74,6 +82,7 @@ class _Interpreter:
         self._scopes[-1].append(key)
         self._types[key] = t
         self._locals[key] = coerce(value, t)
+        self._ctx.limits.note_allocation(stored_size(value))
 
     # --------------------------------------------------------------------------- statements
 
@@ -82,10 +91,13 @@ class _Interpreter:
             self._stmt(statement)
 
     def _stmt(self, s: ast.Stmt) -> None:
-        self._ctx.limits.check_cpu()
+        limits = self._ctx.limits
+        limits.check_cpu()
         enclosing, self._current = self._current, s.pos
         try:
             self._execute(s)
+            if limits.heap_due():
+                limits.check_heap(heap_size(self._locals.values()))
         except ApexThrow as exc:
             if exc.value.pos is None:
                 exc.value.pos = s.pos
@@ -118,7 +130,15 @@ class _Interpreter:
             while not self._loop_body(s.body) and self._condition(s.condition):
                 pass
         elif isinstance(s, ast.Dml):
-            dml.execute(s.op, self._eval(s.expr), self._ctx)
+            target = self._eval(s.expr)
+            changes = self._ctx.changes
+            if changes is None:
+                dml.execute(s.op, target, self._ctx)
+            else:
+                records = target.items if isinstance(target, ApexList) else [target]
+                objects = {r.sobject.name for r in records if isinstance(r, SObjectValue)}
+                with self._ctx.store.recording(changes, objects, s.op):
+                    dml.execute(s.op, target, self._ctx)
         elif isinstance(s, ast.Throw):
             self._throw(s)
         elif isinstance(s, ast.Try):
@@ -184,18 +204,28 @@ class _Interpreter:
 
     def _try(self, s: ast.Try) -> None:
         try:
-            self._stmt(s.body)
+            try:
+                self._stmt(s.body)
+            except ApexThrow as exc:
+                handler = self._handler(s.catches, exc.value)
+                if handler is None:
+                    raise
+                with self._scope():
+                    assert handler.caught_type is not None
+                    self._declare(handler.name, handler.caught_type, exc.value)
+                    self._stmt(handler.body)
         except ApexThrow as exc:
-            handler = self._handler(s.catches, exc.value)
-            if handler is None:
-                raise
-            with self._scope():
-                assert handler.caught_type is not None
-                self._declare(handler.name, handler.caught_type, exc.value)
-                self._stmt(handler.body)
-        finally:
-            if s.finally_ is not None:
-                self._stmt(s.finally_)
+            if exc.value.type_name != LIMIT_EXCEPTION:  # a limit ends the transaction: not even ``finally`` runs
+                self._finally(s)
+            raise
+        except BaseException:  # break / continue leaving the block
+            self._finally(s)
+            raise
+        self._finally(s)
+
+    def _finally(self, s: ast.Try) -> None:
+        if s.finally_ is not None:
+            self._stmt(s.finally_)
 
     @staticmethod
     def _handler(catches: Sequence[ast.Catch], thrown: ExceptionValue) -> ast.Catch | None:
@@ -326,19 +356,27 @@ class _Interpreter:
         """Write ``value`` to a variable, field or list element, converted to its declared type."""
         assert target.static_type is not None
         value = coerce(value, target.static_type)
+        # What the heap grows by (for when to measure it): the new value less the one it replaces.
         if isinstance(target, ast.Name):
             key = target.name.lower()
+            replaced = self._locals.get(key)
             self._locals[key] = coerce(value, self._types[key])
         elif isinstance(target, ast.FieldAccess):
             record = self._record(target.target)
             assert target.field_def is not None
             if target.parent is not None and target.field_def.relationship_name:
+                replaced = record.parents.get(target.field_def.relationship_name)
                 record.write_parent(target.field_def.relationship_name, value)
             else:
+                replaced = record.values.get(target.field_def.name)
                 record.write(target.field_def, value)
         elif isinstance(target, ast.Index):
             items, index = self._list_slot(target)
+            replaced = items.items[index]
             items.items[index] = value
+        else:
+            replaced = None
+        self._ctx.limits.note_allocation(stored_size(value) - stored_size(replaced))
         return value
 
     def _new(self, e: ast.NewObject) -> Any:

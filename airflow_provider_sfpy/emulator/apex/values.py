@@ -79,6 +79,69 @@ class ApexList:
     items: list[Any] = field(default_factory=list)
 
 
+# ---------------------------------------------------------------------------------------- heap
+
+#: Bytes the heap estimate counts for a number, date, Boolean, reference or list slot.
+SLOT_BYTES = 8
+#: Strings at least this long are counted once however many variables hold them (one object in Apex too).
+_SHARED_STRING = 64
+_SCALARS = (int, float, Decimal, date)
+
+
+def stored_size(value: Any) -> int:
+    """A cheap upper bound of what storing ``value`` adds to the heap (the trigger for a measurement)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, ApexList):
+        return SLOT_BYTES * (len(value.items) + 1)
+    if isinstance(value, SObjectValue):
+        return SLOT_BYTES * (len(value.values) + 2)
+    return SLOT_BYTES
+
+
+def heap_size(roots: Any) -> int:
+    """The Apex heap the values reachable from ``roots`` take: a String its length, a number, date or
+    Boolean ``SLOT_BYTES``, a list or sObject a slot per element or field plus what those hold. Each
+    list, sObject, exception and long String is counted once, however often it is referenced."""
+    total = 0
+    seen: set[int] = set()
+    pending = list(roots)
+    while pending:
+        value = pending.pop()
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if len(value) >= _SHARED_STRING:
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+            total += len(value)
+        elif isinstance(value, _SCALARS):
+            total += SLOT_BYTES
+        elif id(value) in seen:
+            continue
+        elif isinstance(value, ApexList):
+            seen.add(id(value))
+            total += SLOT_BYTES * (len(value.items) + 1)
+            for item in value.items:
+                if isinstance(item, str) and len(item) < _SHARED_STRING:
+                    total += len(item)
+                elif item is not None and not isinstance(item, _SCALARS):
+                    pending.append(item)
+        elif isinstance(value, SObjectValue):
+            seen.add(id(value))
+            total += SLOT_BYTES * (len(value.values) + len(value.parents) + 2)
+            pending.extend(value.values.values())
+            pending.extend(value.parents.values())
+        elif isinstance(value, ExceptionValue):
+            seen.add(id(value))
+            total += 2 * SLOT_BYTES
+            pending.append(value.message)
+        else:
+            total += SLOT_BYTES
+    return total
+
+
 # ---------------------------------------------------------------------------------------- text
 
 
