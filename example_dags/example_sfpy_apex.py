@@ -1,4 +1,10 @@
-"""SalesforceApexOperator and SalesforceApexRestOperator: run anonymous Apex, call an Apex REST endpoint."""
+"""SalesforceApexOperator and SalesforceApexRestOperator: run anonymous Apex, call an Apex REST endpoint.
+
+Every value templated into the Apex goes through the ``apex_quote`` filter (registered with
+``user_defined_filters=SOQL_FILTERS``): it becomes one complete Apex string literal, so a run's
+``industry`` of ``Banking'); delete [SELECT Id FROM Contact]; //`` is an odd industry name, not code.
+Never write the quotes in the template (``'{{ params.industry }}'``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from datetime import datetime
 from airflow.sdk import DAG, Param
 
 from airflow_provider_sfpy.operators.apex import SalesforceApexOperator, SalesforceApexRestOperator
+from airflow_provider_sfpy.soql import SOQL_FILTERS
 
 with DAG(
     dag_id="example_sfpy_apex",
@@ -15,13 +22,15 @@ with DAG(
     catchup=False,
     tags=["sfpy", "example"],
     params={"industry": Param("Banking", type="string")},
+    user_defined_filters=SOQL_FILTERS,
 ) as dag:
     apex = SalesforceApexOperator(
         task_id="create_marker_account",
         apex=(
-            "Account a = new Account(Name = 'Apex marker {{ ds }}', Industry = '{{ params.industry }}');\n"
+            "String industry = {{ params.industry | apex_quote }};\n"
+            "Account a = new Account(Name = {{ ('Apex marker ' ~ ds) | apex_quote }}, Industry = industry);\n"
             "insert a;\n"
-            "System.debug('created ' + a.Id);"
+            "System.debug('created ' + a.Id + ' in ' + industry);"
         ),
     )
     summary = SalesforceApexRestOperator(

@@ -20,11 +20,18 @@ class SalesforceApexOperator(SalesforceBaseOperator):
 
     Example::
 
-        SalesforceApexOperator(
-            task_id="recalculate",
-            apex="Account a = [SELECT Id FROM Account WHERE Name = '{{ params.name }}' LIMIT 1];"
-                 " a.Rating = 'Hot'; update a;",
-        )
+        with DAG(..., user_defined_filters=SOQL_FILTERS):  # from airflow_provider_sfpy.soql
+            SalesforceApexOperator(
+                task_id="recalculate",
+                apex="String name = {{ params.name | apex_quote }};"
+                     " Account a = [SELECT Id FROM Account WHERE Name = :name LIMIT 1];"
+                     " a.Rating = 'Hot'; update a;",
+            )
+
+    Template every value into the Apex through the ``apex_quote`` filter, never between quotes of
+    your own (``'{{ params.name }}'``): it renders one complete Apex string literal, so a value like
+    ``x'); delete [SELECT Id FROM Contact]; //`` stays data instead of becoming code. In an inline
+    ``[SELECT ...]``, bind a variable assigned that way (``:name``) rather than quoting in the query.
 
     :param apex: the Apex code, or a path to a ``.apex`` template file (templated).
     """

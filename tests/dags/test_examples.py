@@ -14,6 +14,7 @@ from airflow.sdk import ObjectStoragePath
 from dag_runner import run_dag
 
 from airflow_provider_sfpy.client import Client
+from airflow_provider_sfpy.soql import soql_quote
 
 
 @pytest.fixture
@@ -68,6 +69,18 @@ def test_apex_dag(sfpy_default: None, checker: Client) -> None:
     assert markers.body["totalSize"] >= 1
     assert xcoms["industry_summary"]["industry"] == "Biotechnology"
     assert xcoms["industry_summary"]["accounts"] >= 1
+
+
+def test_apex_dag_keeps_an_injection_attempt_in_the_run_conf_as_data(sfpy_default: None, checker: Client) -> None:
+    """The example templates ``params.industry`` through ``apex_quote``: Apex in the value is not run."""
+    attack = "Banking'); delete [SELECT Id FROM Contact]; //"
+    contacts = checker.query("SELECT COUNT() FROM Contact").body["totalSize"]
+    _, xcoms = run_dag("example_sfpy_apex", industry=attack)
+    assert xcoms["create_marker_account"]["success"] is True
+    assert checker.query("SELECT COUNT() FROM Contact").body["totalSize"] == contacts > 0
+    marker = f"SELECT COUNT() FROM Account WHERE Name LIKE 'Apex marker %' AND Industry = {soql_quote(attack)}"
+    assert checker.query(marker).body["totalSize"] >= 1
+    assert xcoms["industry_summary"]["industry"] == attack
 
 
 def test_approval_dag(sfpy_default: None) -> None:
