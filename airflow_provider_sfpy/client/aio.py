@@ -7,28 +7,44 @@ the sync client. It sends no write requests except the OAuth token request itsel
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
 
-from airflow_provider_sfpy.client.auth import AuthFlow, SessionFlow, Token, token_from_response
+from airflow_provider_sfpy.client.auth import AuthFlow, SecretForm, SessionFlow, Token, token_from_response
+from airflow_provider_sfpy.client.body import decode_json_answer
+from airflow_provider_sfpy.client.client import MAX_RELOGINS_PER_CALL, session_refused_again
 from airflow_provider_sfpy.client.errors import (
+    Redactor,
     SalesforceConnectionError,
+    SalesforceDeadlineError,
     SalesforceError,
     SalesforceSessionExpiredError,
     error_class_for,
 )
 from airflow_provider_sfpy.client.retry import RetryPolicy, Verdict, parse_retry_after, verdict_for_status
-from airflow_provider_sfpy.client.transport import USER_AGENT, describe_error_payload
+from airflow_provider_sfpy.client.transport import (
+    DEFAULT_REQUEST_DEADLINE,
+    MAX_ERROR_BODY_BYTES,
+    USER_AGENT,
+    SecretHeaders,
+    describe_error_payload,
+)
 from airflow_provider_sfpy.client.urls import normalize_base_url, resolve_server_link
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
 
 log = logging.getLogger("airflow_provider_sfpy.client")
+
+#: The client whose login is running in this task: requests that login makes itself (the API versions)
+#: must not wait for the login lock it holds.
+_LOGGING_IN: ContextVar[AsyncClient | None] = ContextVar("sfpy_async_logging_in", default=None)
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
@@ -85,6 +101,7 @@ class AsyncClient:
         proxies: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
+        request_deadline: float | None = DEFAULT_REQUEST_DEADLINE,
     ) -> None:
         """``http``: an HTTP client shared with other clients of the same connection (one connection
         pool and TLS context for many triggers); it is not closed by ``aclose``, whose ``close_callbacks``
@@ -93,6 +110,8 @@ class AsyncClient:
         self.auth = auth
         self.version = normalize_version(version) if version else None
         self.retry = retry or RetryPolicy()
+        #: Seconds each request may take in all, body included (``None``: no limit).
+        self.request_deadline = request_deadline
         self._owns_http = http is None
         self._http = http or make_http_client(timeout=timeout, ca_bundle=ca_bundle, proxies=proxies)
         self._token: Token | None = None
@@ -100,6 +119,8 @@ class AsyncClient:
         self.token_listeners: list[Callable[[str], None]] = []
         #: Awaited by ``aclose`` (the owner of a shared HTTP client counts its users with them).
         self.close_callbacks: list[Callable[[], Awaitable[None]]] = []
+        #: Coroutines needing a (new) session at once share one login.
+        self._login_lock = asyncio.Lock()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -126,6 +147,13 @@ class AsyncClient:
         """Start from a session another client of the same connection already holds (no login request)."""
         self._token, self.version = token, version
 
+    def _redactor(self, data: Any, headers: Mapping[str, str]) -> Redactor:
+        """What to remove from an error text: the flow's secrets, the form and the token just sent."""
+        secrets: list[str | None] = [*self.auth.secrets(), *(data.secrets if isinstance(data, SecretForm) else ())]
+        secrets.append(headers.get("Authorization", "").removeprefix("Bearer "))
+        secrets.append(self._token.access_token if self._token is not None else None)
+        return Redactor(secrets)
+
     async def login(self) -> None:
         self.auth.check()
         if isinstance(self.auth, SessionFlow):
@@ -151,26 +179,65 @@ class AsyncClient:
         return f"/services/data/v{self.version}/{suffix.lstrip('/')}"
 
     async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        """GET a path on the instance (decoded JSON); one re-login if the session expired."""
-        if self._token is None:
-            await self.login()
-        assert self._token is not None
-        try:
-            response = await self._send("GET", resolve_server_link(self._token.instance_url, path), params=params)
-        except SalesforceSessionExpiredError:
-            if not self.auth.can_relogin:
-                raise
-            await self.login()
-            response = await self._send("GET", resolve_server_link(self._token.instance_url, path), params=params)
+        """GET a path on the instance (decoded JSON); logs in again if the session expired."""
+        response = await self._send_with_session("GET", path, params=params)
         return response.json() if response.content else None
 
     async def patch(self, path: str, body: Mapping[str, Any]) -> Any:
         """PATCH JSON (used only to abort jobs when a user kills the task: idempotent)."""
-        if self._token is None:
-            await self.login()
-        assert self._token is not None
-        response = await self._send("PATCH", resolve_server_link(self._token.instance_url, path), json_body=body)
+        response = await self._send_with_session("PATCH", path, json_body=body)
         return response.json() if response.content else None
+
+    async def _send_with_session(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+    ) -> httpx.Response:
+        """Send on the instance with the session, logging in first if there is none.
+
+        INVALID_SESSION_ID gets a fresh login and the request once more, as in the sync client: at most
+        ``MAX_RELOGINS_PER_CALL`` of them, then ``SalesforceSessionExpiredError`` says the session was
+        refused again right after logging in anew. (A 401 never reached the server's data, so sending
+        again is safe even for the abort PATCH.)
+        """
+        token = await self._current_token()
+        relogins = 0
+        while True:
+            url = resolve_server_link(token.instance_url, path)
+            try:
+                return await self._send(method, url, params=params, json_body=json_body)
+            except SalesforceSessionExpiredError as exc:
+                if not self.auth.can_relogin or _LOGGING_IN.get() is self:
+                    raise
+                if relogins >= MAX_RELOGINS_PER_CALL:
+                    raise session_refused_again(exc, relogins) from exc
+                relogins += 1
+                token = await self._relogin(token, again=relogins > 1)
+
+    async def _current_token(self) -> Token:
+        """The session's token; the first caller logs in, callers arriving meanwhile wait for that login."""
+        if self._token is not None:
+            return self._token
+        return await self._relogin(None)
+
+    async def _relogin(self, stale: Token | None, *, again: bool = False) -> Token:
+        """Log in unless another coroutine already did since ``stale`` was the session; the session after."""
+        async with self._login_lock:
+            if self._token is stale or self._token is None:
+                if stale is not None:
+                    log.log(
+                        logging.WARNING if again else logging.INFO,
+                        "Salesforce %s; logging in again with the %s flow",
+                        "refused the session right after a fresh login (INVALID_SESSION_ID)"
+                        if again
+                        else "session expired (INVALID_SESSION_ID)",
+                        self.auth.name,
+                    )
+                marker = _LOGGING_IN.set(self)
+                try:
+                    await self.login()
+                finally:
+                    _LOGGING_IN.reset(marker)
+            assert self._token is not None
+            return self._token
 
     async def _send(
         self,
@@ -182,7 +249,7 @@ class AsyncClient:
         json_body: Any = None,
         check: bool = True,
     ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
+        headers = SecretHeaders({"Accept": "application/json"})  # its repr hides the token
         if self._token is not None and data is None:
             headers["Authorization"] = f"Bearer {self._token.access_token}"
         backoff = wait_exponential(multiplier=self.retry.initial_wait, max=self.retry.max_wait) + wait_random(
@@ -212,6 +279,38 @@ class AsyncClient:
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _request_within_deadline(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        data: Any,
+        json_body: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """The response with its body read (an error body to at most ``MAX_ERROR_BODY_BYTES``), all of it
+        within ``request_deadline``: a server dripping its answer cannot hold a trigger for ever."""
+        try:
+            async with asyncio.timeout(self.request_deadline):
+                request = self._http.stream(method, url, params=params, data=data, json=json_body, headers=headers)
+                async with request as response:
+                    cap = None if response.status_code < 300 else MAX_ERROR_BODY_BYTES
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body.extend(chunk)
+                        if cap is not None and len(body) > cap:
+                            break  # leaving the block closes the connection: the rest is never read
+                    response._content = bytes(body[:cap] if cap is not None else body)
+                    return response
+        except TimeoutError:
+            raise SalesforceDeadlineError(
+                f"{method} {httpx.URL(url).path} did not complete within its {self.request_deadline:,.0f} s deadline "
+                "(the server answers too slowly). It was not retried: a server this slow would only take as long "
+                "again. Raise the connection's request_deadline extra if answers this slow are expected.",
+                method=method,
+                url=httpx.URL(url).path,
+            ) from None
+
     async def _attempt(
         self,
         method: str,
@@ -224,7 +323,7 @@ class AsyncClient:
     ) -> httpx.Response:
         path = httpx.URL(url).path
         try:
-            response = await self._http.request(method, url, params=params, data=data, json=json_body, headers=headers)
+            response = await self._request_within_deadline(method, url, params, data, json_body, headers)
         except httpx.ConnectError as exc:
             if _is_tls_failure(exc):
                 raise SalesforceConnectionError(
@@ -244,15 +343,23 @@ class AsyncClient:
             )
             raise _Retry(final) from None
         if response.status_code < 300:
+            if check and response.content:  # a data answer: JSON, or a typed error naming the endpoint
+                decode_json_answer(
+                    response.content,
+                    content_type=response.headers.get("Content-Type", ""),
+                    status=response.status_code,
+                    method=method,
+                    path=path,
+                )
             return response
         message, code, fields, errors = describe_error_payload(
-            response.text, response.headers.get("Content-Type", ""), url
+            response.text, response.headers.get("Content-Type", ""), url, redactor=self._redactor(data, headers)
         )
         cls = error_class_for(response.status_code, code, is_query=False)
         error = cls(
             message, status=response.status_code, error_code=code, fields=fields, method=method, url=path, errors=errors
         )
-        if response.status_code == 401:
+        if response.status_code == 401 and check:  # from the token endpoint (check=False) it is a refusal
             raise error
         if verdict_for_status(response.status_code, code, idempotent=True) is Verdict.RETRY:
             log.warning("Salesforce %s %s answered %s; retrying", method, path, response.status_code)

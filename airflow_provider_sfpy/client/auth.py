@@ -3,20 +3,29 @@
 Each flow is a small immutable object that knows (a) which settings it requires, checked before
 any HTTP call so a half-configured connection fails with the missing field named, and (b) the form
 it posts. Secrets are held in fields excluded from ``repr`` so a flow can be logged or shown in a
-traceback without leaking them. Posting the form and mapping errors is the transport's job.
+traceback without leaking them, and the form is a ``SecretForm`` whose repr shows only field names.
+Posting the form is the transport's job; reading the token endpoint's answer (``token_from_response``)
+is shared by the sync and async clients, and never quotes that answer: a token endpoint, or a proxy in
+front of it, may echo the form it was sent, password and client secret included.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import jwt
 
-from airflow_provider_sfpy.client.errors import SalesforceConfigError
+from airflow_provider_sfpy.client.errors import (
+    Redactor,
+    SalesforceAuthError,
+    SalesforceConfigError,
+    SalesforceError,
+)
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce rejects assertions whose exp is more than 3 minutes away.
@@ -51,6 +60,32 @@ class Token:
         )
 
 
+class SecretForm(dict[str, str]):
+    """A login form: a plain dict to ``requests`` and ``httpx``, but its repr shows only the field names.
+
+    ``secrets`` are the flow's secrets (and the values of the form's secret fields), for the
+    transport to redact from any answer that echoes them.
+    """
+
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<login form: {', '.join(self)} (values hidden)>"
+
+    __str__ = __repr__
+
+
+#: Form fields whose values are secrets.
+SECRET_FORM_FIELDS = frozenset({"password", "client_secret", "refresh_token", "assertion", "client_assertion"})
+
+
+def secret_form(fields: dict[str, str], secrets: Iterable[str | None]) -> SecretForm:
+    form = SecretForm(fields)
+    found = [*(v for k, v in fields.items() if k in SECRET_FORM_FIELDS), *secrets]
+    form.secrets = tuple(dict.fromkeys(s for s in found if s))
+    return form
+
+
 class AuthFlow:
     """Base of the login flows. ``name`` appears in error messages (never a secret)."""
 
@@ -70,7 +105,11 @@ class AuthFlow:
     def _required(self) -> list[tuple[str, object]]:
         return []
 
-    def token_form(self, login_url: str) -> dict[str, str]:
+    def secrets(self) -> list[str]:
+        """Every secret this flow holds or has sent, for redacting answers that may echo them."""
+        return []
+
+    def token_form(self, login_url: str) -> SecretForm:
         """The form posted to ``{login_url}/services/oauth2/token``."""
         raise NotImplementedError
 
@@ -94,14 +133,19 @@ class PasswordFlow(AuthFlow):
             ("client_secret", self.client_secret),
         ]
 
-    def token_form(self, login_url: str) -> dict[str, str]:
-        return {
+    def secrets(self) -> list[str]:
+        joined = (self.password or "") + (self.security_token or "")
+        return [s for s in (joined, self.password, self.security_token, self.client_secret) if s]
+
+    def token_form(self, login_url: str) -> SecretForm:
+        fields = {
             "grant_type": "password",
             "username": self.username or "",
             "password": (self.password or "") + (self.security_token or ""),
             "client_id": self.client_id or "",
             "client_secret": self.client_secret or "",
         }
+        return secret_form(fields, self.secrets())
 
 
 @dataclass(frozen=True)
@@ -117,6 +161,8 @@ class JwtBearerFlow(AuthFlow):
     private_key: str | None = field(default=None, repr=False)
     private_key_file: str | None = None
     audience: str | None = None
+    #: The assertions signed last (newest last), redacted from answers like the key itself.
+    _signed: list[str] = field(default_factory=list, repr=False, compare=False)
     name: ClassVar[str] = "JWT bearer"
 
     def _required(self) -> list[tuple[str, object]]:
@@ -148,16 +194,28 @@ class JwtBearerFlow(AuthFlow):
         }
         key = self._key_text()
         try:
-            return jwt.encode(claims, key, algorithm="RS256")
+            signed = jwt.encode(claims, key, algorithm="RS256")
         except (ValueError, TypeError, jwt.exceptions.PyJWTError):
+            del key  # not shown by a traceback printer that shows locals
             # The underlying message may quote key material; say what is wrong without it.
             raise SalesforceConfigError(
                 "the JWT bearer flow's private key is not a usable RSA private key in PEM format "
                 "(expected text starting with '-----BEGIN PRIVATE KEY-----' or '-----BEGIN RSA PRIVATE KEY-----')"
             ) from None
+        self._signed.append(signed)
+        del self._signed[:-4]
+        return signed
 
-    def token_form(self, login_url: str) -> dict[str, str]:
-        return {"grant_type": JWT_BEARER_GRANT, "assertion": self.assertion(login_url)}
+    def secrets(self) -> list[str]:
+        try:
+            key = self._key_text()
+        except SalesforceConfigError:
+            key = ""
+        return [s for s in (key, *self._signed) if s]
+
+    def token_form(self, login_url: str) -> SecretForm:
+        assertion = self.assertion(login_url)
+        return secret_form({"grant_type": JWT_BEARER_GRANT, "assertion": assertion}, self.secrets())
 
 
 @dataclass(frozen=True)
@@ -174,12 +232,16 @@ class ClientCredentialsFlow(AuthFlow):
     def _required(self) -> list[tuple[str, object]]:
         return [("client_id", self.client_id), ("client_secret", self.client_secret)]
 
-    def token_form(self, login_url: str) -> dict[str, str]:
-        return {
+    def secrets(self) -> list[str]:
+        return [self.client_secret] if self.client_secret else []
+
+    def token_form(self, login_url: str) -> SecretForm:
+        fields = {
             "grant_type": "client_credentials",
             "client_id": self.client_id or "",
             "client_secret": self.client_secret or "",
         }
+        return secret_form(fields, self.secrets())
 
 
 @dataclass(frozen=True)
@@ -194,15 +256,18 @@ class RefreshTokenFlow(AuthFlow):
     def _required(self) -> list[tuple[str, object]]:
         return [("refresh_token", self.refresh_token), ("client_id", self.client_id)]
 
-    def token_form(self, login_url: str) -> dict[str, str]:
-        form = {
+    def secrets(self) -> list[str]:
+        return [s for s in (self.refresh_token, self.client_secret) if s]
+
+    def token_form(self, login_url: str) -> SecretForm:
+        fields = {
             "grant_type": "refresh_token",
             "refresh_token": self.refresh_token or "",
             "client_id": self.client_id or "",
         }
         if self.client_secret:
-            form["client_secret"] = self.client_secret
-        return form
+            fields["client_secret"] = self.client_secret
+        return secret_form(fields, self.secrets())
 
 
 @dataclass(frozen=True)
@@ -221,33 +286,133 @@ class SessionFlow(AuthFlow):
         self.check()
         return Token(access_token=self.access_token or "", instance_url=self.instance_url or "")
 
-    def token_form(self, login_url: str) -> dict[str, str]:
+    def secrets(self) -> list[str]:
+        return [self.access_token] if self.access_token else []
+
+    def token_form(self, login_url: str) -> SecretForm:
         raise SalesforceConfigError("a session login has no token request; it uses the given access token")
+
+
+#: What to check, per flow, when a login is refused or the token endpoint answers something unusable.
+_FLOW_CHECKS = {
+    "password": (
+        "the login URL (https://login.salesforce.com, https://test.salesforce.com for a sandbox, or the org's "
+        "My Domain URL), the username and password, the security_token (needed unless the org trusts this "
+        "network; resetting the password changes it) and the connected app's client_id and client_secret"
+    ),
+    "JWT bearer": (
+        "the login URL and audience (production or sandbox), the username, client_id (the connected app's "
+        "consumer key), that private_key matches the certificate uploaded to the connected app, and that the "
+        "user is pre-authorized for the app"
+    ),
+    "client credentials": (
+        "that the login URL is the org's My Domain URL, client_id and client_secret, and that the connected "
+        "app enables the client credentials flow with a Run As user"
+    ),
+    "refresh token": (
+        "the login URL (production or sandbox), that the refresh token is still valid (not expired or "
+        "revoked), and client_id/client_secret"
+    ),
+}
+#: Salesforce errors that say which setting is wrong: checked instead of the flow's list.
+_ERROR_CHECKS = {
+    "invalid_client": "client_id and client_secret (the connected app's consumer key and secret) and the login URL",
+    "invalid_client_credentials": "client_id and client_secret (the connected app's consumer key and secret)",
+    "invalid_client_id": "client_id (the connected app's consumer key) and the login URL (production or sandbox)",
+    "unsupported_grant_type": "that the connected app and the org allow the {flow} flow, and the login URL",
+}
+
+
+def _check_hint(flow: AuthFlow, error: str | None) -> str:
+    specific = _ERROR_CHECKS.get(error or "")
+    if specific:
+        return f"Check {specific.format(flow=flow.name)}."
+    return f"Check {_FLOW_CHECKS.get(flow.name, 'the login URL and the settings of the ' + flow.name + ' flow')}."
+
+
+def _answer_kind(text: str, content_type: str) -> str:
+    """What a body that is not the expected JSON is, in words; never its content."""
+    stripped = text.lstrip()[:200].lower()
+    size = f"{len(text.encode('utf-8', 'replace')):,} bytes"
+    if not stripped:
+        return "an empty body, not JSON"
+    if "html" in content_type.lower() or stripped.startswith(("<!doctype html", "<html")) or "<body" in stripped:
+        return f"an HTML page ({size}), not JSON — is the login URL right?"
+    return f"a body that is not JSON ({content_type or 'no content type'}, {size})"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a JSON list ({len(value)} items), not the token object"
+    if value is None:
+        return "JSON null, not the token object"
+    return f"a JSON {type(value).__name__}, not the token object"
 
 
 def token_from_response(
     flow: AuthFlow, login_url: str, status: int, text: str, content_type: str, url: str
 ) -> tuple[Token, dict[str, Any]]:
-    """The session in a token endpoint's answer, or the flow's refusal as a SalesforceAuthError.
+    """The session in a token endpoint's answer; a refusal or an unusable answer as a SalesforceAuthError.
 
     Shared by the sync and async clients so both name the flow and Salesforce's error the same way
     and both check the returned instance URL (https, or http only to loopback). Also returns the
     token response itself, for callers that hand its non-secret parts back to the user.
-    """
-    from airflow_provider_sfpy.client.errors import SalesforceAuthError
-    from airflow_provider_sfpy.client.transport import describe_error_payload
-    from airflow_provider_sfpy.client.urls import normalize_base_url
 
-    if status != 200:
-        message, error, _, _ = describe_error_payload(text, content_type, url)
+    The answer is summarised, never quoted: its status, Salesforce's ``error`` and its
+    ``error_description`` with the flow's secrets redacted, or what kind of body came instead (an
+    HTML page, not JSON, ...), and what to check.
+    """
+    redactor = Redactor(flow.secrets())
+    try:
+        payload: Any = json.loads(text) if text.strip() else None
+        parsed = True
+    except ValueError:
+        payload, parsed = None, False
+    kind = _answer_kind(text, content_type) if not parsed or payload is None else _json_kind(payload)
+    del text  # the raw answer may echo the form: keep it out of the locals a traceback printer shows
+
+    def refuse(what: str, *, error: str | None = None) -> NoReturn:
         raise SalesforceAuthError(
-            f"{flow.name} login at {login_url} was refused: {error or 'error'}: {message}",
+            f"{flow.name} login at {login_url} {what}{'' if what.endswith('?') else '.'} {_check_hint(flow, error)}",
             flow=flow.name,
             error=error,
             status=status,
         )
-    payload: dict[str, Any] = json.loads(text)
-    payload["instance_url"] = normalize_base_url(
-        str(payload.get("instance_url", "")), what="instance_url returned by the token endpoint"
-    )
+
+    if isinstance(payload, dict) and payload.get("error"):
+        error = redactor.redact(str(payload["error"]))[:100]
+        description = redactor.redact(str(payload.get("error_description") or "")).strip()[:500]
+        payload = None
+        refuse(f"was refused: {error}: {description}" if description else f"was refused: {error}", error=error)
+    if status != 200:
+        payload = None
+        refuse(f"was refused without an OAuth error: the token endpoint answered {kind}")
+    if not isinstance(payload, dict):
+        payload = None
+        refuse(f"failed: instead of a token, the token endpoint answered {kind}")
+    missing = [
+        key for key in ("access_token", "instance_url") if not isinstance(payload.get(key), str) or not payload[key]
+    ]
+    if missing:
+        payload = None
+        refuse(f"failed: the token endpoint's answer has no {' and no '.join(missing)}")
+    try:
+        payload["instance_url"] = _instance_url(str(payload["instance_url"]))
+    except SalesforceError as exc:
+        payload = None
+        if isinstance(exc, SalesforceConfigError):
+            raise SalesforceConfigError(redactor.redact(exc.message)) from None
+        refuse(f"failed: the token endpoint's answer has an unusable instance_url ({redactor.redact(exc.message)})")
     return Token.from_response(payload), payload
+
+
+def _instance_url(value: str) -> str:
+    from airflow_provider_sfpy.client.urls import normalize_base_url
+
+    what = "instance_url returned by the token endpoint"
+    try:
+        return normalize_base_url(value, what=what)
+    except SalesforceError:
+        raise
+    except ValueError as exc:  # e.g. urllib's "Port out of range": not a URL we can use
+        raise SalesforceError(f"it is not a valid URL: {exc}") from None

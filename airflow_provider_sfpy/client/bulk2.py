@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow_provider_sfpy.client.bulk_pacing import PollPacer
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
 from airflow_provider_sfpy.client.query import broken_cursor_error, plural
 from airflow_provider_sfpy.client.result import Result
+from airflow_provider_sfpy.client.urls import bulk_job_path
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client.client import Client
@@ -48,9 +48,7 @@ class _Jobs:
         return self._client.data_path(f"jobs/{self.kind}")
 
     def _job_path(self, job_id: str, suffix: str = "") -> str:
-        if not job_id:
-            raise SalesforceConfigError(f"a Bulk API 2.0 {self.kind} job call needs job_id")
-        return f"{self._root()}/{quote(job_id, safe='')}{suffix}"
+        return self._client.data_path(bulk_job_path(self.kind, job_id, suffix))
 
     def info(self, job_id: str) -> Result:
         """Job info: state, numberRecordsProcessed/Failed, errorMessage, ..."""

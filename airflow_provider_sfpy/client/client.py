@@ -2,8 +2,10 @@
 
 ``Client`` owns the login flow, the session token and the API version, and builds every REST call
 from them. Calls return ``Result(body, response)`` like SalesforcePy; errors raise the typed family
-in ``errors.py``. A 401 INVALID_SESSION_ID triggers one fresh login and the call continues, which
-is what keeps a long paginated query alive across a session timeout.
+in ``errors.py``. A 401 INVALID_SESSION_ID triggers a fresh login and the call continues, which
+is what keeps a long paginated query alive across a session timeout. A session refused again right
+after a fresh login gets one more (``MAX_RELOGINS_PER_CALL``), then the call fails with
+``SalesforceSessionExpiredError``: a revoked or IP-restricted session is not retried for ever.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from airflow_provider_sfpy.client.result import Result
 from airflow_provider_sfpy.client.retry import RetryPolicy
 from airflow_provider_sfpy.client.sobjects import SObjects
 from airflow_provider_sfpy.client.transport import (
+    DEFAULT_REQUEST_DEADLINE,
     DEFAULT_TIMEOUT,
     Call,
     Transport,
@@ -53,6 +56,27 @@ log = logging.getLogger("airflow_provider_sfpy.client")
 
 # Keys of the token response that are secrets and never returned to callers.
 _SECRET_TOKEN_KEYS = frozenset({"access_token", "refresh_token", "signature"})
+
+#: Fresh logins one call may make when Salesforce answers INVALID_SESSION_ID: the first cures an
+#: expired session; the second covers a session revoked just as it was issued (an admin resetting
+#: sessions). A third refusal means the org refuses this session as such, and the call fails.
+MAX_RELOGINS_PER_CALL = 2
+
+
+def session_refused_again(error: SalesforceError, relogins: int) -> SalesforceSessionExpiredError:
+    """The error for a call whose session was refused even after ``relogins`` fresh logins."""
+    return SalesforceSessionExpiredError(
+        f"Salesforce refused the session again right after logging in anew ({relogins} fresh logins in "
+        "this call, each answered INVALID_SESSION_ID). The session is revoked or not accepted from here, "
+        "e.g. an admin revoking the connected app's sessions, or a session locked to another IP address "
+        f"(check the connected app's IP relaxation and session policies). Last answer: {error.message}",
+        status=error.status,
+        error_code=error.error_code,
+        fields=error.fields,
+        method=error.method,
+        url=error.url,
+        errors=error.errors,
+    )
 
 
 class Client:
@@ -87,6 +111,7 @@ class Client:
         auth: AuthFlow | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
+        request_deadline: float | None = DEFAULT_REQUEST_DEADLINE,
     ) -> None:
         self.login_url = normalize_base_url(login_url)
         self.auth: AuthFlow = auth or PasswordFlow(
@@ -97,7 +122,14 @@ class Client:
             security_token=security_token,
         )
         self.version: str | None = normalize_version(version) if version is not None else None
-        self.transport = Transport(timeout=timeout, proxies=proxies, ca_bundle=ca_bundle, retry=retry, session=session)
+        self.transport = Transport(
+            timeout=timeout,
+            proxies=proxies,
+            ca_bundle=ca_bundle,
+            retry=retry,
+            session=session,
+            deadline=request_deadline,
+        )
         self._token: Token | None = None
         self._login_lock = threading.Lock()
         #: Called with every new access token (the Airflow hook registers them with the log masker).
@@ -184,10 +216,19 @@ class Client:
         return self._require_token().access_token
 
     def _require_token(self) -> Token:
-        if self._token is None:
-            self.login()
-        assert self._token is not None
-        return self._token
+        """The current token, logging in first if there is none.
+
+        Threads making their first call at once log in once: each re-checks under the login lock,
+        and a token is published only once its login is complete (API version included).
+        """
+        token = self._token
+        if token is None:
+            with self._login_lock:
+                if self._token is None:
+                    self._login_locked()
+                token = self._token
+        assert token is not None
+        return token
 
     def login(self) -> Result:
         """Log in with the configured flow; returns the token response without its secrets."""
@@ -197,8 +238,8 @@ class Client:
     def _login_locked(self) -> Result:
         self.auth.check()
         if isinstance(self.auth, SessionFlow):
-            self._token = self.auth.token()
-            body: dict[str, Any] = {"instance_url": self._token.instance_url}
+            token = self.auth.token()
+            body: dict[str, Any] = {"instance_url": token.instance_url}
             info = None
         else:
             call = Call(
@@ -209,7 +250,7 @@ class Client:
                 idempotent=True,
             )
             response = self.transport.send(call, check=False)
-            self._token, payload = token_from_response(
+            token, payload = token_from_response(
                 self.auth,
                 self.login_url,
                 response.status_code,
@@ -218,17 +259,21 @@ class Client:
                 response.url,
             )
             for listener in self.token_listeners:
-                listener(self._token.access_token)
+                listener(token.access_token)
             body = {k: v for k, v in payload.items() if k not in _SECRET_TOKEN_KEYS}
             info = response_info(call, response)
         if self.version is None:
-            self.version = pick_highest_version(self._versions_body())
+            self.version = pick_highest_version(self._versions_body(token))
+        # Published last: a thread that sees a token also sees the API version it goes with.
+        self._token = token
         if info is None:
             return self.versions()
         return Result(body, info)
 
-    def _versions_body(self) -> list[dict[str, Any]]:
-        body, _ = self.versions()
+    def _versions_body(self, token: Token) -> list[dict[str, Any]]:
+        """``GET /services/data/`` with a token not yet published (called under the login lock)."""
+        call = Call("GET", resolve_server_link(token.instance_url, "/services/data/"))
+        body = decode_body(self.transport.send(call, token=token.access_token))
         if not isinstance(body, list):
             raise SalesforceError("GET /services/data/ did not return a list of API versions")
         return body
@@ -300,16 +345,20 @@ class Client:
             )
 
         token = self._require_token()
-        call = make_call(token.instance_url)
-        try:
-            response = self.transport.send(call, token=token.access_token)
-        except SalesforceSessionExpiredError:
-            if not self.auth.can_relogin:
-                raise
-            self._relogin(token)
-            renewed = self._require_token()
-            call = make_call(renewed.instance_url)
-            response = self.transport.send(call, token=renewed.access_token)
+        relogins = 0
+        while True:
+            call = make_call(token.instance_url)
+            try:
+                response = self.transport.send(call, token=token.access_token)
+                break
+            except SalesforceSessionExpiredError as exc:
+                if not self.auth.can_relogin:
+                    raise
+                if relogins >= MAX_RELOGINS_PER_CALL:
+                    raise session_refused_again(exc, relogins) from exc
+                relogins += 1
+                self._relogin(token, again=relogins > 1)
+                token = self._require_token()
         info = response_info(call, response)
         if raw:
             return Result(response, info)
@@ -317,13 +366,21 @@ class Client:
             return Result(response.iter_content(chunk_size=1 << 16), info)
         return Result(decode_body(response), info)
 
-    def _relogin(self, expired: Token) -> None:
+    def _relogin(self, expired: Token, *, again: bool = False) -> None:
         """Log in again unless another thread already did since ``expired`` was issued."""
         with self._login_lock:
             if self._token is expired or self._token is None:
-                log.info(
-                    "Salesforce session expired (INVALID_SESSION_ID); logging in again with the %s flow", self.auth.name
-                )
+                if again:
+                    log.warning(
+                        "Salesforce refused the session right after a fresh login (INVALID_SESSION_ID); "
+                        "logging in once more with the %s flow",
+                        self.auth.name,
+                    )
+                else:
+                    log.info(
+                        "Salesforce session expired (INVALID_SESSION_ID); logging in again with the %s flow",
+                        self.auth.name,
+                    )
                 self._login_locked()
 
     # ----------------------------------------------------------------- queries

@@ -7,13 +7,21 @@ of ``{"message", "errorCode", "fields"}``; the first entry becomes ``error_code`
 all of them stay in ``errors``.
 
 No exception text may ever contain a secret: messages are built only from Salesforce's error
-payloads, HTTP methods, paths and the caller's non-secret settings.
+payloads, HTTP methods, paths and the caller's non-secret settings, and whatever a server sent back
+passes through a ``Redactor`` first (a server, or a proxy in front of it, may echo what it was sent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+import requests
 
 
 class SalesforceError(Exception):
@@ -130,6 +138,22 @@ class SalesforceConnectionError(SalesforceError):
     """The server could not be reached at all, even after retries."""
 
 
+class SalesforceStreamCutError(SalesforceConnectionError, requests.exceptions.ConnectionError):
+    """The connection broke while a streamed answer's body was being read: what was read is incomplete.
+
+    Also a ``requests.ConnectionError``, so code written against the bare ``requests`` error of
+    earlier releases (such as a caller that re-fetches a cut page) still catches it.
+    """
+
+
+class SalesforceDeadlineError(SalesforceConnectionError):
+    """A request spent longer than its deadline waiting for the server (a server sending too slowly).
+
+    Not retried: another try could take as long again. The deadline is the connection's
+    ``request_deadline`` extra (``Client(request_deadline=...)``).
+    """
+
+
 class SalesforceProtocolError(SalesforceError):
     """The server answered, but broke the API's contract in a way that makes going on unsafe.
 
@@ -162,3 +186,115 @@ def error_class_for(status: int, error_code: str | None, *, is_query: bool) -> t
             return SalesforceMalformedQueryError
         return SalesforceMalformedRequestError
     return SalesforceError
+
+
+# ----------------------------------------------------------------------------------------- redaction
+REDACTED = "***"
+#: Secrets shorter than this are replaced only where they stand alone (not inside longer words).
+_MIN_ANYWHERE = 6
+#: Rotating values (access tokens) remembered per redactor; older ones are forgotten.
+_MAX_ROTATING = 32
+#: How much of a body is redacted before an excerpt is cut from it.
+MAX_REDACTED_CHARS = 1 << 20
+
+_SECRET_NAMES = r"password|passwd|client_secret|security_token|refresh_token|access_token|assertion|private_key|token"
+#: Secret-looking things redacted whether or not their value is known.
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # PEM private keys, whole or cut off.
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S), REDACTED),
+    # JWTs (a JWT bearer assertion): header.payload.signature, base64url.
+    (re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # Salesforce session ids (access tokens): the org id, "!", the rest.
+    (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._~+/=%-]{16,}"), REDACTED),
+    # "Bearer <token>", e.g. an echoed Authorization header.
+    (re.compile(r"(?i)(\bbearer\s+)[^\s\"',;&<>]+"), r"\1" + REDACTED),
+    # Form fields (password=...&client_secret=...) and JSON members ("password": "...") named as secrets.
+    (re.compile(rf"(?i)(\b(?:{_SECRET_NAMES})=)[^&\s\"'<>]+"), r"\1" + REDACTED),
+    (re.compile(rf"(?i)(\"(?:{_SECRET_NAMES})\"\s*:\s*\")(?:[^\"\\]|\\.)*\""), r"\1" + REDACTED + '"'),
+)
+
+
+def _variants(secret: str) -> set[str]:
+    """The forms a secret may come back in: as is, form- or URL-encoded, JSON- or HTML-escaped, line by line."""
+    found = {secret, json.dumps(secret)[1:-1], html.escape(secret)}
+    found.update(encode(secret, safe=safe) for encode in (quote, quote_plus) for safe in ("", "/"))
+    if "\n" in secret:  # a PEM key: a server may echo it re-wrapped, so each line is a secret too
+        found.update(line.strip() for line in secret.splitlines() if len(line.strip()) > 8 and "-----" not in line)
+    return {value for value in found if value}
+
+
+class Redactor:
+    """The secrets of one client (its login flow's, and the access tokens it used) and how to remove them.
+
+    ``redact`` replaces every known secret (in the forms a server may echo it in) and anything shaped
+    like a private key, a JWT, a Salesforce session id, a bearer token or a secret-named form field or
+    JSON member with ``***``. Every text quoted from a server's answer goes through it. Thread-safe.
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._lock = threading.Lock()
+        self._static: dict[str, None] = {}
+        self._rotating: dict[str, None] = {}
+        self._pattern: re.Pattern[str] | None = None
+        self._dirty = False
+        self.add(*secrets)
+
+    def __repr__(self) -> str:  # never the values
+        return f"Redactor({len(self._static) + len(self._rotating)} values)"
+
+    def add(self, *secrets: str | None, rotating: bool = False) -> None:
+        """Remember secrets; ``rotating`` ones (access tokens) are forgotten once many newer ones came."""
+        new = [str(s) for s in secrets if s]
+        if not new:
+            return
+        with self._lock:
+            target = self._rotating if rotating else self._static
+            for secret in new:
+                if secret in target:
+                    continue
+                target[secret] = None
+                self._dirty = True
+            while len(self._rotating) > _MAX_ROTATING:
+                del self._rotating[next(iter(self._rotating))]
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._dirty:
+                values: set[str] = set()
+                for secret in (*self._static, *self._rotating):
+                    values.update(_variants(secret))
+                alternatives = []
+                for value in sorted(values, key=len, reverse=True):
+                    escaped = re.escape(value)
+                    if len(value) < _MIN_ANYWHERE:
+                        escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+                    alternatives.append(escaped)
+                self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+                self._dirty = False
+            return self._pattern
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret this redactor knows of or recognises."""
+        if not text:
+            return text
+        for shape, replacement in _PATTERNS:  # first, while tokens and keys are whole
+            text = shape.sub(replacement, text)
+        pattern = self._compiled()
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        return text
+
+    def redact_value(self, value: Any) -> Any:
+        """A decoded answer (dicts, lists, strings) with every string redacted."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {key: self.redact_value(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact_value(item) for item in value]
+        return value
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` without ``secrets`` and without anything shaped like a key, token or credential."""
+    return Redactor(secrets).redact(text)

@@ -5,28 +5,51 @@ what ``retry.py`` says is safe (with tenacity: exponential backoff with jitter, 
 honoured), and turns any error response into the typed exception from ``errors.py``. TLS
 verification is always on; a custom CA bundle may be given but verification cannot be turned off.
 The 401 re-login is the client's job (it owns the login flow); here a 401 is just an error.
+
+Nothing secret reaches an error text: every quoted answer passes through the transport's
+``Redactor``, which learns the login form's secrets and every token sent; answers of the OAuth
+endpoints are summarised, never quoted. A ``Call``'s repr leaves out its body and headers, and the
+headers sent are a ``SecretHeaders`` whose repr hides the bearer token, so a traceback printer that
+shows local variables shows no secret either. A streamed body whose connection breaks while it is
+read raises ``SalesforceStreamCutError``; a response header the API documents as a count that is not
+one raises ``SalesforceProtocolError``.
+
+Time and size are bounded. ``timeout`` bounds each wait for a byte (connect, then every read); a
+server that drips its answer a byte at a time never trips it, so each request also has a total
+``deadline``: the time spent waiting for the server, from sending the request to the body's last
+byte (a streamed body's reader may take as long as it likes between chunks; only the waits count).
+Past it the request fails with ``SalesforceDeadlineError`` and is not retried. Error bodies are read
+to at most ``MAX_ERROR_BODY_BYTES``; the rest is never downloaded.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
 from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_sfpy import __version__
+from airflow_provider_sfpy.client.auth import SecretForm
 from airflow_provider_sfpy.client.errors import (
+    MAX_REDACTED_CHARS,
+    Redactor,
     SalesforceConnectionError,
+    SalesforceDeadlineError,
     SalesforceError,
     SalesforceOutcomeUnknownError,
+    SalesforceProtocolError,
+    SalesforceStreamCutError,
     error_class_for,
 )
 from airflow_provider_sfpy.client.request_sent import SignallingAdapter
@@ -44,7 +67,34 @@ from airflow_provider_sfpy.client.retry import (
 log = logging.getLogger("airflow_provider_sfpy.client")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
+#: Seconds one request may spend waiting for the server in all (connect, send, whole body).
+DEFAULT_REQUEST_DEADLINE = 900.0
+#: An error answer's body is read up to this many bytes (enough for any Salesforce error list).
+MAX_ERROR_BODY_BYTES = 64 * 1024
+#: Bodies are read this much at a time (requests itself reads 10 KB at a time).
+READ_CHUNK_BYTES = 256 * 1024
 USER_AGENT = f"airflow-provider-sfpy/{__version__}"
+#: Paths whose answers are OAuth answers: summarised in errors, never quoted (they may echo the login form).
+OAUTH_PATH = "/services/oauth2/"
+#: Response headers the API documents as counts.
+COUNT_HEADERS = ("Sforce-NumberOfRecords",)
+#: What reading a streamed body raises when the connection breaks after the headers arrived.
+STREAM_READ_ERRORS: tuple[type[BaseException], ...] = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
+class SecretHeaders(dict[str, str]):
+    """Request headers whose repr hides the ``Authorization`` value (a traceback may print locals)."""
+
+    def __repr__(self) -> str:
+        shown = {key: ("***" if key.lower() in ("authorization", "cookie") else value) for key, value in self.items()}
+        return f"SecretHeaders({shown!r})"
+
+    __str__ = __repr__
 
 
 class _RetryableAttempt(Exception):
@@ -63,12 +113,13 @@ class Call:
     method: str
     url: str
     params: Mapping[str, Any] | None = None
-    json_body: Any = None
-    data: Any = None
+    # The body and headers are left out of the repr: a login form holds a password, headers a token.
+    json_body: Any = field(default=None, repr=False)
+    data: Any = field(default=None, repr=False)
     #: Builds the body afresh for each attempt (a stream read by a failed attempt cannot be sent again).
-    data_factory: Callable[[], Any] | None = None
-    files: Any = None
-    headers: Mapping[str, str] | None = None
+    data_factory: Callable[[], Any] | None = field(default=None, repr=False)
+    files: Any = field(default=None, repr=False)
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
     stream: bool = False
     idempotent: bool | None = None
     is_query: bool = False
@@ -79,36 +130,62 @@ class Call:
         return f"{self.method} {urlsplit(self.url).path}"
 
 
-def describe_error_body(response: requests.Response) -> tuple[str, str | None, list[str], list[dict[str, Any]]]:
-    """Extract (message, errorCode, fields, all errors) from a Salesforce error response."""
-    return describe_error_payload(response.text, response.headers.get("Content-Type", ""), response.url)
+def describe_error_body(
+    response: requests.Response, redactor: Redactor | None = None
+) -> tuple[str, str | None, list[str], list[dict[str, Any]]]:
+    """Extract (message, errorCode, fields, all errors) from a Salesforce error response, secrets redacted."""
+    return describe_error_payload(
+        response.text, response.headers.get("Content-Type", ""), response.url, redactor=redactor
+    )
 
 
 def describe_error_payload(
-    text: str, content_type: str, url: str
+    text: str, content_type: str, url: str, *, redactor: Redactor | None = None
 ) -> tuple[str, str | None, list[str], list[dict[str, Any]]]:
     """Extract (message, errorCode, fields, all errors) from an error body, whatever the HTTP library.
 
     Handles the REST list form, a single dict, the OAuth ``error``/``error_description`` form and
     non-JSON bodies (an HTML page from a proxy or load balancer), which become a short excerpt.
+    Everything taken from the body is passed through ``redactor`` (by default one that knows no
+    values but still removes anything shaped like a key, token or credential). Answers of the OAuth
+    endpoints are summarised, never quoted: only Salesforce's ``error`` and ``error_description``.
     """
+    redactor = redactor or Redactor()
     try:
         payload = json.loads(text) if text else None
     except ValueError:
         payload = None
+    summarise = OAUTH_PATH in urlsplit(url).path
+    host = urlsplit(url).hostname
+    if summarise:
+        if isinstance(payload, dict) and payload.get("error"):
+            error = redactor.redact(str(payload["error"]))[:100]
+            description = redactor.redact(str(payload.get("error_description") or ""))[:500]
+            return description, error, [], [{"error": error, "error_description": description}]
+        what = "an HTML page" if "html" in content_type.lower() or text.lstrip()[:1] == "<" else "a body"
+        shape = "JSON without OAuth error fields" if payload is not None else f"{what} that is not JSON"
+        return (
+            f"the OAuth endpoint on {host} answered {shape} ({content_type or 'no content type'}, "
+            f"{len(text):,} characters; not quoted, as it may echo the login form)",
+            None,
+            [],
+            [],
+        )
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = redactor.redact_value(payload)
         first = payload[0]
         fields = first.get("fields") or []
         return str(first.get("message", "")), first.get("errorCode"), list(fields), payload
     if isinstance(payload, dict):
+        payload = redactor.redact_value(payload)
         if "error" in payload:
             return str(payload.get("error_description", "")), str(payload["error"]), [], [payload]
         message = payload.get("message") or payload.get("errorMessage") or json.dumps(payload)[:300]
         return str(message), payload.get("errorCode"), list(payload.get("fields") or []), [payload]
     if isinstance(payload, list):  # e.g. the 300 answer to an ambiguous upsert: a list of URLs
+        payload = redactor.redact_value(payload)
         return f"ambiguous: {len(payload)} matches", None, [], [{"url": item} for item in payload]
-    excerpt = " ".join(text[:300].split())
-    host = urlsplit(url).hostname
+    excerpt = " ".join(redactor.redact(text[:MAX_REDACTED_CHARS]).split())[:300]
     return (
         f"non-JSON error response ({content_type or 'unknown content type'}) from {host}, probably from a proxy "
         f"or load balancer rather than Salesforce: {excerpt!r}",
@@ -118,8 +195,8 @@ def describe_error_payload(
     )
 
 
-def error_from_response(call: Call, response: requests.Response) -> SalesforceError:
-    message, code, fields, errors = describe_error_body(response)
+def error_from_response(call: Call, response: requests.Response, redactor: Redactor | None = None) -> SalesforceError:
+    message, code, fields, errors = describe_error_body(response, redactor)
     cls = error_class_for(response.status_code, code, is_query=call.is_query)
     return cls(
         message,
@@ -130,6 +207,89 @@ def error_from_response(call: Call, response: requests.Response) -> SalesforceEr
         url=urlsplit(response.url).path,
         errors=errors,
     )
+
+
+def check_count_headers(call: Call, response: requests.Response) -> None:
+    """Raise ``SalesforceProtocolError`` for a count header (``Sforce-NumberOfRecords``) that is not a count."""
+    for name in COUNT_HEADERS:
+        value = response.headers.get(name)
+        if value is None or value.strip().isdigit():
+            continue
+        shown = value[:40] if value.isprintable() else "(unprintable)"
+        raise SalesforceProtocolError(
+            f"the answer's {name} header is {shown!r}, not a number of records; the answer cannot be "
+            "checked for completeness. The server, or a proxy in front of it, broke the API's contract.",
+            status=response.status_code,
+            method=call.method,
+            url=urlsplit(response.url).path,
+        )
+
+
+class StreamedResponse(requests.Response):
+    """A streamed 2xx response whose body, read with ``iter_content`` (or ``content``, ``iter_lines``),
+    raises ``SalesforceStreamCutError`` naming the endpoint and how far it got if the connection breaks.
+
+    The transport turns a streamed ``requests.Response`` into one (same object, same attributes), so
+    every reader of the stream gets the typed error, whoever consumes it.
+    """
+
+    sfpy_method: str = ""
+    #: The request's waiting budget: seconds it may still spend waiting for the server (``None``: no limit).
+    sfpy_wait_budget: float | None = None
+
+    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
+        if chunk_size and chunk_size > 1 and not decode_unicode and not self._content_consumed:
+            return self._typed(self._arriving(chunk_size))
+        chunks = super().iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode)
+        return self._typed(chunks)
+
+    def _arriving(self, chunk_size: int) -> Iterator[bytes]:
+        """The body as it arrives, at most ``chunk_size`` bytes at a time (``requests`` waits until a
+        whole chunk is there, so a server dripping bytes would never let the deadline be checked)."""
+        read1 = getattr(self.raw, "read1", None)
+        if read1 is None:  # not urllib3's response (a test double, an old urllib3)
+            yield from super().iter_content(chunk_size=chunk_size)
+            return
+        while chunk := read1(chunk_size, decode_content=True):
+            yield chunk
+        self._content_consumed = True  # as requests' iter_content does
+
+    def _typed(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        read = 0
+        try:
+            while True:
+                waited_from = time.monotonic()
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                read += len(chunk)
+                if self.sfpy_wait_budget is not None:
+                    self.sfpy_wait_budget -= time.monotonic() - waited_from
+                    if self.sfpy_wait_budget < 0:
+                        raise SalesforceDeadlineError(
+                            f"the answer's body was still arriving when the request's deadline passed (after "
+                            f"{read:,} bytes): the server sends too slowly; what was read is incomplete",
+                            status=self.status_code,
+                            method=self.sfpy_method or None,
+                            url=urlsplit(self.url).path,
+                        )
+                yield chunk
+        except SalesforceError:
+            raise
+        except STREAM_READ_ERRORS as exc:
+            host = urlsplit(self.url).hostname
+            again = "A GET can be sent again." if self.sfpy_method == "GET" else ""
+            raise SalesforceStreamCutError(
+                f"the connection to {host} broke while the answer's body was being read, after {read:,} "
+                f"bytes ({type(exc).__name__}); what was read is incomplete. {again}".rstrip(),
+                status=self.status_code,
+                method=self.sfpy_method or None,
+                url=urlsplit(self.url).path,
+            ) from None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
 
 def response_info(call: Call, response: requests.Response) -> ResponseInfo:
@@ -169,9 +329,14 @@ class Transport:
         ca_bundle: str | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
+        deadline: float | None = DEFAULT_REQUEST_DEADLINE,
     ) -> None:
         self.timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
+        #: Seconds each request may spend waiting for the server in all; ``None`` for no limit.
+        self.deadline = deadline
         self.retry = retry or RetryPolicy()
+        #: Every secret this transport has sent (login forms, tokens) or been told of; removed from error texts.
+        self.redactor = Redactor()
         if session is None:
             session = requests.Session()
             for prefix in ("https://", "http://"):
@@ -200,9 +365,13 @@ class Transport:
         With ``check=False`` definite error responses (4xx) are returned instead of raised, for
         callers with their own error format (the OAuth token endpoint).
         """
-        headers = dict(call.headers or {})
+        headers = SecretHeaders(call.headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
+            self.redactor.add(token, rotating=True)
+        del token  # not shown by a traceback printer that shows locals
+        if isinstance(call.data, SecretForm):
+            self.redactor.add(*call.data.secrets)
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=self._wait,
@@ -225,6 +394,7 @@ class Transport:
         idempotent = is_idempotent(call.method, call.idempotent)
         started = time.monotonic()
         try:
+            # Always streamed: the body is read here, in chunks, under the deadline and the size cap.
             response = self.session.request(
                 call.method,
                 call.url,
@@ -234,19 +404,29 @@ class Transport:
                 files=call.files,
                 headers=headers,
                 timeout=self.timeout,
-                stream=call.stream,
+                stream=True,
                 verify=self.verify,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise self._exception_outcome(call, exc, idempotent) from None
         log.debug("%s -> %s in %.3fs", call.display, response.status_code, time.monotonic() - started)
-        if response.status_code < 300 or response.status_code == 304:
+        budget = None if self.deadline is None else self.deadline - (time.monotonic() - started)
+        response.__class__ = StreamedResponse
+        assert isinstance(response, StreamedResponse)
+        response.sfpy_method = call.method
+        response.sfpy_wait_budget = budget
+        if budget is not None and budget < 0:
+            response.close()
+            raise self._deadline_passed(call, "before the answer's headers arrived", idempotent)
+        ok = response.status_code < 300 or response.status_code == 304
+        if not ok or not call.stream:
+            self._read_body(call, response, idempotent, cap=None if ok else MAX_ERROR_BODY_BYTES)
+        if ok:
+            check_count_headers(call, response)
             return response
-        if call.stream:
-            response.content  # noqa: B018 - read the (small) error body before classifying it
-        error = error_from_response(call, response)
-        if response.status_code == 401:
+        error = error_from_response(call, response, self.redactor)
+        if response.status_code == 401 and check:
             raise error
         verdict = verdict_for_status(response.status_code, error.error_code, idempotent)
         if verdict is Verdict.RETRY:
@@ -264,6 +444,49 @@ class Transport:
         if not check and 400 <= response.status_code < 500:
             return response
         raise error
+
+    def _read_body(self, call: Call, response: StreamedResponse, idempotent: bool, *, cap: int | None) -> None:
+        """Read the whole body (at most ``cap`` bytes) into ``response.content``, within the deadline.
+
+        A body cut at ``cap`` is an error answer too long to be useful: the connection is dropped,
+        so the rest is never downloaded, and the first ``cap`` bytes are kept for the error text.
+        """
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(READ_CHUNK_BYTES):
+                parts.append(chunk)
+                size += len(chunk)
+                if cap is not None and size > cap:
+                    response.close()  # not consumed: the connection is closed, the rest never read
+                    break
+        except SalesforceDeadlineError:
+            response.close()
+            raise self._deadline_passed(
+                call, f"while its body was arriving ({size:,} bytes read)", idempotent
+            ) from None
+        except SalesforceStreamCutError as exc:
+            raise self._exception_outcome(
+                call, requests.exceptions.ChunkedEncodingError(str(exc)), idempotent
+            ) from None
+        body = b"".join(parts)
+        response._content = body[:cap] if cap is not None else body
+        response._content_consumed = True  # as requests' own .content does
+
+    def _deadline_passed(self, call: Call, when: str, idempotent: bool) -> SalesforceError:
+        """The request took longer than its deadline: never retried (another try could take as long)."""
+        what = (
+            "It was not re-sent: it may or may not have been applied."
+            if not idempotent
+            else "It was not retried: a server this slow would only take as long again."
+        )
+        error_class = SalesforceDeadlineError if idempotent else SalesforceOutcomeUnknownError
+        return error_class(
+            f"{call.display} did not complete within its {self.deadline:,.0f} s deadline ({when}). {what} "
+            "Raise the connection's request_deadline extra if answers this slow are expected.",
+            method=call.method,
+            url=urlsplit(call.url).path,
+        )
 
     def _exception_outcome(self, call: Call, exc: requests.RequestException, idempotent: bool) -> Exception:
         kind = failure_kind(exc)

@@ -11,11 +11,12 @@ Two decisions live here so that every caller makes them the same way:
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_sfpy.client.errors import SalesforceConfigError, SalesforceUnsafeUrlError
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+BULK_JOB_KINDS = ("ingest", "query")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -80,3 +81,18 @@ def resolve_server_link(instance_url: str, link: str) -> str:
     if not link.startswith("/"):
         link = "/" + link
     return instance_url + link
+
+
+def bulk_job_path(kind: str, job_id: str, suffix: str = "") -> str:
+    """``jobs/<kind>/<job id><suffix>``: a Bulk API 2.0 job's resource, to be put under ``data_path``.
+
+    The id is one path segment, percent-quoted with nothing left safe, so an id such as
+    ``../../limits`` is sent as ``..%2F..%2Flimits`` and names no other resource (HTTP clients resolve
+    ``..`` segments before sending: unquoted, it would become ``GET .../limits``). The sync client's
+    ``client.jobs`` and the Bulk trigger both build job paths here, so they always agree.
+    """
+    if kind not in BULK_JOB_KINDS:
+        raise SalesforceConfigError(f"a Bulk API 2.0 job kind is 'ingest' or 'query', not {kind!r}")
+    if not job_id:
+        raise SalesforceConfigError(f"a Bulk API 2.0 {kind} job call needs job_id")
+    return f"jobs/{kind}/{quote(str(job_id), safe='')}{suffix}"

@@ -77,6 +77,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Read timeout for each request (connect timeout is 10 s). Default 120.",
         "schema": {"type": ["number", "null"]},
     },
+    "request_deadline": {
+        "label": "Request deadline (seconds)",
+        "description": "Longest time one request may take in all, its answer included (a server sending "
+        "slowly). Default 900; 0 for no limit.",
+        "schema": {"type": ["number", "null"]},
+    },
     "proxies": {
         "label": "Proxies (JSON)",
         "description": 'e.g. {"https": "http://proxy.internal:3128"}.',
@@ -102,6 +108,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "instance_url": "https://acme.my.salesforce.com",
         "version": "62.0",
         "timeout": "120",
+        "request_deadline": "900",
         "proxies": '{"https": "http://proxy:3128"}',
         "ca_bundle": "/etc/ssl/certs/corp-ca.pem",
     },

@@ -2,13 +2,16 @@
 
 The hook owns the token: ``get_conn()`` logs in once and the same client (and its token) serves
 the hook's lifetime; when Salesforce expires the session the client logs in again by itself. All
-secrets of the connection, and every access token it obtains, are registered with Airflow's log
-masker so they never show in task logs.
+secrets of the connection (the text of a ``private_key_file`` and a proxy URL's password included),
+and every access token it obtains, are registered with Airflow's log masker so they never show in
+task logs; the client also removes them from every error text it raises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import weakref
 from typing import Any
 
@@ -17,13 +20,45 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_sfpy.client import Client, RetryPolicy, SalesforceError
 from airflow_provider_sfpy.client.aio import AsyncClient
+from airflow_provider_sfpy.client.errors import redact
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_sfpy.hooks.masking import mask
-from airflow_provider_sfpy.hooks.settings import ConnectionSettings, build_async_client, build_http_client
+from airflow_provider_sfpy.hooks.settings import (
+    SECRET_EXTRAS,
+    ConnectionSettings,
+    build_async_client,
+    build_http_client,
+    read_extra,
+)
 
 # (conn id, settings) -> (token, API version) shared by the async clients of one process (the triggerer).
 _SHARED_ASYNC_SESSIONS: dict[tuple[str, ...], tuple[Any, str]] = {}
 _LOGIN_LOCKS: dict[tuple[Any, ...], asyncio.Lock] = {}
+
+
+def _read_settings(conn: Any) -> ConnectionSettings:
+    """The connection's settings, with their secrets registered for masking.
+
+    Airflow's ``Connection`` shows its password in its repr, so no frame of a traceback raised from
+    here keeps it as a local variable (some traceback printers show locals): a configuration error is
+    raised afresh, without the frames that held the connection's fields.
+    """
+    try:
+        settings = ConnectionSettings.from_fields(
+            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson, port=conn.port
+        )
+    except SalesforceError as exc:
+        del conn
+        raise exc.with_traceback(None) from None
+    for secret in settings.secrets():
+        mask(secret)
+    return settings
+
+
+def _session_key(conn_id: str, settings: ConnectionSettings) -> tuple[str, ...]:
+    """Which async clients may share a session: same connection id and same fields (a digest, not the secrets)."""
+    fields = [repr(settings), settings.password or "", sorted((str(k), str(v)) for k, v in settings.extras.items())]
+    return (conn_id, hashlib.sha256(json.dumps(fields).encode()).hexdigest())
 
 
 def _remember(key: tuple[str, ...], client: AsyncClient) -> None:
@@ -91,13 +126,7 @@ class SalesforcePyHook(BaseHook):
 
     def settings(self) -> ConnectionSettings:
         """The connection's settings, validated, with its secrets registered for masking."""
-        conn = self.get_connection(self.sfpy_conn_id)
-        settings = ConnectionSettings.from_fields(
-            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson, port=conn.port
-        )
-        for secret in settings.secrets():
-            mask(secret)
-        return settings
+        return _read_settings(self.get_connection(self.sfpy_conn_id))
 
     def get_conn(self) -> Client:
         """A logged-in client, created once per hook."""
@@ -118,15 +147,11 @@ class SalesforcePyHook(BaseHook):
     @classmethod
     async def aget_async_client(cls, sfpy_conn_id: str, *, retry: RetryPolicy | None = None) -> AsyncClient:
         """A logged-in async client for a trigger, reading the connection with Airflow's async API."""
-        conn = await cls.aget_connection(sfpy_conn_id)
-        settings = ConnectionSettings.from_fields(
-            host=conn.host, login=conn.login, password=conn.password, extras=conn.extra_dejson, port=conn.port
-        )
-        for secret in settings.secrets():
-            mask(secret)
+        # The connection is never a local here: its repr shows the password (see _read_settings).
+        settings = _read_settings(await cls.aget_connection(sfpy_conn_id))
         # Triggers of one connection in one triggerer share a session: a thousand waits then cost one
         # login and one masked token, not a thousand (each registered secret slows Airflow's log masker).
-        key = (sfpy_conn_id, repr(settings), conn.password or "", str(sorted(settings.extras.items())))
+        key = _session_key(sfpy_conn_id, settings)
         # ... and, within one event loop, one HTTP client: one TLS context and connection pool, not one each.
         http = _SharedHttpClient.borrow(key, settings)
         client = build_async_client(settings, retry=retry, http=http.client)
@@ -149,21 +174,46 @@ class SalesforcePyHook(BaseHook):
         return client
 
     def test_connection(self) -> tuple[bool, str]:
-        """Log in and read the org's limits; say what failed if anything does."""
+        """Log in and read the org's limits; say what failed if anything does. Never raises.
+
+        The message is shown in Airflow's UI: every secret of the connection and every token is
+        removed from it, whatever raised it.
+        """
+        secrets: list[str] = []
+        client: Client | None = None
         try:
+            secrets = self._raw_secrets()
             settings = self.settings()
+            secrets.extend(settings.secrets())
             client = settings.build_client(retry=RetryPolicy(max_attempts=2, initial_wait=0.2, max_wait=1.0))
             client.login()
             mask(client.session_id)
+            secrets.append(client.session_id)
             _, response = client.limits()
             usage = f", API usage {response.api_usage.used}/{response.api_usage.max}" if response.api_usage else ""
-            client.close()
-            return True, (
+            return True, redact(
                 f"Connected to {client.instance_url} with the {settings.auth_type} flow as "
-                f"{settings.username or 'the connected app user'} (API v{client.version}{usage})."
+                f"{settings.username or 'the connected app user'} (API v{client.version}{usage}).",
+                secrets,
             )
         except SalesforceError as exc:
-            return False, f"Salesforce connection failed: {exc}"
+            message = f"Salesforce connection failed: {exc}"
+        except Exception as exc:  # the UI shows the message: an unexpected error must not escape as a traceback
+            message = f"Salesforce connection failed: {type(exc).__name__}: {exc}"
+        finally:
+            if client is not None:
+                client.close()
+        return False, redact(message, secrets)
+
+    def _raw_secrets(self) -> list[str]:
+        """The connection's secret fields as stored, for redacting texts before its settings are validated."""
+        try:
+            conn = self.get_connection(self.sfpy_conn_id)
+            extras = conn.extra_dejson
+        except Exception:  # a connection that cannot be read has nothing to redact yet
+            return []
+        values = [conn.password, *(read_extra(extras, name) for name in SECRET_EXTRAS)]
+        return [str(v) for v in values if v]
 
     # Airflow < 3.2 builds the form from these; 3.2+ reads conn-fields from provider info instead.
     @classmethod

@@ -4,25 +4,79 @@ The trigger only reads job info (GET), so a triggerer restart — which rebuilds
 ``serialize()`` and runs ``run()`` from the start — or two copies running at once can never submit,
 close or abort anything twice. Everything it carries is plain JSON: the connection id, the job ids,
 the polling intervals and an absolute deadline (so a restart does not extend the wait).
+
+The triggerer imports this module on its event loop, so it imports nothing of the client at module
+level: the hook and the client (requests, httpx, JWT/cryptography, tenacity: about half a second)
+are imported on a worker thread the first time a trigger runs (``_load_runtime``), and the
+triggerer's loop keeps serving the other triggers meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
+import sys
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as airflow_version
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from packaging.version import Version
 
-from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary
-from airflow_provider_sfpy.client.bulk_pacing import PollPacer
+if TYPE_CHECKING:
+    from airflow_provider_sfpy.client.aio import AsyncClient
 
 # From Airflow 3.3 the triggerer calls ``on_kill()`` when a user kills a deferred task; before that a
 # cancelled trigger must itself tell a user's kill from a triggerer restart (``_killed_by_user``).
 TRIGGERER_CALLS_ON_KILL = Version(airflow_version) >= Version("3.3.0")
+
+#: What ``run()`` needs, imported on a worker thread the first time a trigger runs.
+RUNTIME_MODULES = (
+    "airflow_provider_sfpy.hooks.salesforce",
+    "airflow_provider_sfpy.client.bulk2",
+    "airflow_provider_sfpy.client.bulk_pacing",
+    "airflow_provider_sfpy.client.urls",
+)
+#: Imported with them when present: anyio's asyncio backend, which httpx's first async request would
+#: otherwise import on the event loop (a private module of httpx's I/O layer, so best effort only).
+WARM_UP_MODULES = ("anyio._backends._asyncio",)
+
+
+def _is_loaded(name: str) -> bool:
+    """In ``sys.modules`` and done initializing (not half-imported by another thread)."""
+    module = sys.modules.get(name)
+    return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
+
+
+def _import_runtime() -> None:
+    for name in RUNTIME_MODULES:
+        importlib.import_module(name)
+    for name in WARM_UP_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+async def _load_runtime() -> None:
+    """Import ``RUNTIME_MODULES`` on a worker thread unless they are loaded already (then: no thread hop)."""
+    if not all(_is_loaded(name) for name in RUNTIME_MODULES):
+        await asyncio.to_thread(_import_runtime)
+
+
+async def _async_client(sfpy_conn_id: str) -> AsyncClient:
+    """A logged-in async client of the connection, the client stack imported off the loop."""
+    await _load_runtime()
+    from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook  # loaded by _load_runtime
+
+    return await SalesforcePyHook.aget_async_client(sfpy_conn_id)
+
+
+def _job_path(client: AsyncClient, job_type: str, job_id: str) -> str:
+    """The job's resource, quoted exactly as the sync client quotes it (``urls.bulk_job_path``)."""
+    from airflow_provider_sfpy.client.urls import bulk_job_path  # loaded by _load_runtime
+
+    return client.data_path(bulk_job_path(job_type, job_id))
 
 
 class SalesforceBulkJobTrigger(BaseTrigger):
@@ -89,12 +143,12 @@ class SalesforceBulkJobTrigger(BaseTrigger):
 
     async def abort_unfinished_jobs(self) -> None:
         """Abort every job of this trigger that is not yet terminal. The trigger's only write."""
-        from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
+        client = await _async_client(self.sfpy_conn_id)
+        from airflow_provider_sfpy.client.bulk2 import is_terminal  # loaded by _async_client
 
-        client = await SalesforcePyHook.aget_async_client(self.sfpy_conn_id)
         try:
             for job_id in self.job_ids:
-                path = client.data_path(f"jobs/{self.job_type}/{job_id}")
+                path = _job_path(client, self.job_type, job_id)
                 info = await client.get(path)
                 if not is_terminal(info.get("state")):
                     await client.patch(path, {"state": "Aborted"})
@@ -128,24 +182,27 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         return str(state) not in ("deferred", "TaskInstanceState.DEFERRED")
 
     async def _watch(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
-
         summaries: dict[str, dict[str, Any]] = {}
         try:
-            client = await SalesforcePyHook.aget_async_client(self.sfpy_conn_id)
+            client = await _async_client(self.sfpy_conn_id)
         except Exception as exc:  # an unknown conn id, bad credentials, ... : report, don't crash the triggerer
             yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{type(exc).__name__}: {exc}"})
             return
+        from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary  # loaded by _async_client
+        from airflow_provider_sfpy.client.bulk_pacing import PollPacer
+
+        job_id = ""  # the job being polled, named in an error event
         try:
             pending = list(self.job_ids)
             pacer = PollPacer(self.poll_interval, self.max_poll_interval, self.expected_records)
             while True:
                 for job_id in list(pending):
-                    info = await client.get(client.data_path(f"jobs/{self.job_type}/{job_id}"))
+                    info = await client.get(_job_path(client, self.job_type, job_id))
                     pacer.observe(job_id, info, time.monotonic())
                     summaries[job_id] = job_summary(info)
                     if is_terminal(info.get("state")):
                         pending.remove(job_id)
+                job_id = ""
                 if not pending:
                     yield TriggerEvent({"status": "success", "jobs": summaries})
                     return
@@ -168,6 +225,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                 )
                 await asyncio.sleep(wait)
         except Exception as exc:
-            yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{type(exc).__name__}: {exc}"})
+            which = f"Bulk {self.job_type} job {job_id!r}: " if job_id else ""
+            yield TriggerEvent({"status": "error", "jobs": summaries, "message": f"{which}{type(exc).__name__}: {exc}"})
         finally:
             await client.aclose()
