@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from airflow_provider_sfpy.client import RetryPolicy
@@ -114,3 +117,19 @@ class MemoryTaskStateStore:
 
     def clear(self) -> None:
         self.values.clear()
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer, *, on_stop: Callable[[], None] | None = None) -> Iterator[None]:
+    """Serve a test's own loopback server on a thread for the block; ``on_stop`` releases handlers
+    still waiting (a stalled answer) before the server is shut down."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        if on_stop is not None:
+            on_stop()
+        server.shutdown()
+        server.server_close()
+        thread.join()

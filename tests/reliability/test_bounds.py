@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from reliability_support import FAST_RETRY
+from reliability_support import FAST_RETRY, serving
 
 from airflow_provider_sfpy.client import Client, SalesforceDeadlineError, SalesforceError
 from airflow_provider_sfpy.client.aio import AsyncClient
@@ -103,13 +103,8 @@ class SlowHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow() -> Iterator[SlowServer]:
     server = SlowServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server
-    server.stop.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(server, on_stop=server.stop.set):
+        yield server
 
 
 def client_of(server: SlowServer, **kwargs: Any) -> Client:

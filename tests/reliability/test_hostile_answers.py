@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from reliability_support import FAST_RETRY, connection_fields
+from reliability_support import FAST_RETRY, connection_fields, serving
 
 from airflow_provider_sfpy.client import (
     Client,
@@ -320,13 +320,8 @@ class HostileHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def hostile() -> Iterator[HostileServer]:
     server = HostileServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(server, on_stop=server.release.set):
+        yield server
 
 
 def test_a_non_numeric_record_count_header_is_a_protocol_error(hostile: HostileServer) -> None:

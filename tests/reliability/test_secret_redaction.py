@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import pytest
-from reliability_support import FAST_RETRY
+from reliability_support import FAST_RETRY, serving
 
 from airflow_provider_sfpy.client import (
     Client,
@@ -230,12 +229,8 @@ class EchoHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def echo_server() -> Iterator[EchoServer]:
     server = EchoServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(server):
+        yield server
 
 
 @pytest.fixture(scope="module")
