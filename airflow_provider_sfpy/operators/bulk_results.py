@@ -11,16 +11,21 @@ would load it again. It is left out of XCom instead (its entry is ``None``), des
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_sfpy.client import Client
 from airflow_provider_sfpy.client.bulk2 import RESULT_KINDS
+from airflow_provider_sfpy.client.errors import SalesforceStreamCutError
 from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
 from airflow_provider_sfpy.operators.task_state import AirflowFailException
 
 RESULT_ORDER = ("failed", "unprocessed", "successful")
+#: A result download cut mid-stream is fetched again, up to this many GETs in all.
+RESULT_DOWNLOAD_ATTEMPTS = 3
+T = TypeVar("T")
 #: Without a results destination, the largest result CSV (per job and kind) kept in XCom.
 DEFAULT_MAX_XCOM_RESULT_BYTES = 1_000_000
 #: How long Salesforce keeps a Bulk API 2.0 job and its result CSVs after the job was created.
@@ -52,19 +57,16 @@ def deliver_results(
     delivered: dict[str, dict[str, str | None]] = {kind: {} for kind in kinds}
     for kind in kinds:
         for job_id in job_ids:
-            chunks, _ = client.jobs.ingest.results(job_id, kind)
             if destination:
                 path = storage_path(destination, destination_conn_id) / f"{job_id}-{kind}.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                size = 0
-                with atomic_write(path) as out:  # a download cut half-way leaves no truncated CSV behind
-                    for chunk in chunks:
-                        out.write(chunk)
-                        size += len(chunk)
+                size = _download(client, job_id, kind, functools.partial(_save, path=path), logger)
                 logger.info("Saved %s results of job %s (%d bytes) to %s", kind, job_id, size, path)
                 delivered[kind][job_id] = str(path)
                 continue
-            data, bytes_read = _read_capped(chunks, max_xcom_bytes)
+            data, bytes_read = _download(
+                client, job_id, kind, lambda chunks: _read_capped(chunks, max_xcom_bytes), logger
+            )
             if data is not None:
                 delivered[kind][job_id] = data.decode("utf-8")
                 continue
@@ -74,6 +76,37 @@ def deliver_results(
             if omitted_out is not None:
                 omitted_out.append(omitted)
     return delivered
+
+
+def _download(client: Client, job_id: str, kind: str, consume: Callable[[Iterable[bytes]], T], logger: Any) -> T:
+    """GET a result CSV and hand its chunks to ``consume``; a download cut mid-stream is fetched again
+    from the start (a result GET is safe to repeat), at most ``RESULT_DOWNLOAD_ATTEMPTS`` times."""
+    for attempt in range(1, RESULT_DOWNLOAD_ATTEMPTS + 1):
+        chunks, _ = client.jobs.ingest.results(job_id, kind)
+        try:
+            return consume(chunks)
+        except SalesforceStreamCutError as exc:
+            if attempt == RESULT_DOWNLOAD_ATTEMPTS:
+                raise
+            logger.warning(
+                "The %s results of job %s were cut off mid-download (%s); downloading them again (%d of %d)",
+                kind,
+                job_id,
+                exc.message,
+                attempt + 1,
+                RESULT_DOWNLOAD_ATTEMPTS,
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _save(chunks: Iterable[bytes], path: Any) -> int:
+    """Write the chunks to ``path`` atomically (a cut download leaves no truncated CSV); the byte count."""
+    size = 0
+    with atomic_write(path) as out:
+        for chunk in chunks:
+            out.write(chunk)
+            size += len(chunk)
+    return size
 
 
 def _read_capped(chunks: Iterable[bytes], cap: int) -> tuple[bytes | None, int]:

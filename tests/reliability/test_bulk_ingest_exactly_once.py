@@ -351,3 +351,21 @@ def test_the_sensor_logs_in_once_for_all_its_pokes(bulk_emulator: Any, bulk_conn
     polls = requests_to(bulk_emulator.requests_log(), f"/jobs/ingest/{job['id']}", "GET")
     logins = requests_to(bulk_emulator.requests_log(), "/oauth2/token")
     assert len(polls) > 2 and len(logins) == 1
+
+
+@pytest.mark.parametrize("to_files", [True, False], ids=["results-destination", "xcom"])
+def test_a_result_download_cut_mid_stream_is_fetched_again(
+    bulk_emulator: Any, bulk_conn: str, tmp_path: Path, to_files: bool
+) -> None:
+    """A result GET is safe to repeat: a download cut half-way is fetched again, whole, within the try."""
+    label, rows = new_label(), 300
+    source = write_rows(tmp_path / "in.csv", label, rows)
+    results = tmp_path / "results"
+    bulk_emulator.add_faults({"path": r"/successfulResults/$", "method": "GET", "drop": "partial", "times": 1})
+    options: dict[str, Any] = {"results_destination": results.as_uri()} if to_files else {}
+    outcome = loader(bulk_conn, source, **options).execute(context=task_context(TryTI(1)))
+    (saved,) = outcome["results"]["successful"].values()
+    text = (results / Path(saved).name).read_text() if to_files else saved
+    assert len(list(csv.DictReader(io.StringIO(text)))) == rows
+    gets = requests_to(bulk_emulator.requests_log(), "/successfulResults/", "GET")
+    assert len(gets) == 2 and sum(1 for e in gets if e["fault"] is not None) == 1
