@@ -113,8 +113,9 @@ def emulator(tls: tuple[str, str], *args: str) -> Iterator[Emulator]:
     cert, key = tls
     admin_token = secrets.token_urlsafe(24)
     process = EmulatorProcess(
-        ["--no-sample-data", "--tls-cert", cert, "--tls-key", key, "--admin-token", admin_token, *args],
+        ["--no-sample-data", "--tls-cert", cert, "--tls-key", key, *args],
         start_timeout=1800,
+        admin_token=admin_token,
     )
     with process:
         token = password_login(process.base_url, cert)

@@ -6,6 +6,7 @@ mirrors how users run it beside Airflow. The CLI prints one ready line with its 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,23 +15,43 @@ import time
 from collections.abc import Sequence
 from types import TracebackType
 
+from airflow_provider_sfpy.emulator.cli import ADMIN_TOKEN_ENV
+
 _READY = re.compile(r"sfpy-emulator ready on (\S+)")
 
 
 class EmulatorProcess:
-    """``with EmulatorProcess(["--generate", "Account=1000"]) as emu: emu.base_url``."""
+    """``with EmulatorProcess(["--generate", "Account=1000"]) as emu: emu.base_url``.
 
-    def __init__(self, args: Sequence[str] = (), *, host: str = "127.0.0.1", start_timeout: float = 60.0) -> None:
+    ``admin_token`` reaches the child through ``$SFPY_EMULATOR_ADMIN_TOKEN`` rather than its command
+    line: other users of the machine can read command lines (``ps``), and a random token that happens
+    to start with ``-`` would be taken by the argument parser for an option.
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        host: str = "127.0.0.1",
+        start_timeout: float = 60.0,
+        admin_token: str | None = None,
+    ) -> None:
         self.args = list(args)
         self.host = host
         self.start_timeout = start_timeout
+        self.admin_token = admin_token
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
     def start(self) -> EmulatorProcess:
         cmd = [sys.executable, "-m", "airflow_provider_sfpy.emulator", "--host", self.host, "--port", "0", *self.args]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        env = dict(os.environ)
+        if self.admin_token:
+            env[ADMIN_TOKEN_ENV] = self.admin_token
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
+        )
         found = threading.Event()
         threading.Thread(target=self._read_output, args=(found,), daemon=True).start()
         deadline = time.monotonic() + self.start_timeout

@@ -190,7 +190,7 @@ def test_next_page_is_on_the_wire_before_the_current_one_is_handed_over() -> Non
     could not even read a request while the consumer holds the GIL.
     """
     admin_token = secrets.token_urlsafe(16)
-    with EmulatorProcess(["--no-sample-data", "--generate", "Account=401", "--admin-token", admin_token]) as process:
+    with EmulatorProcess(["--no-sample-data", "--generate", "Account=401"], admin_token=admin_token) as process:
         client = Client(
             defaults.DEFAULT_USERNAME,
             defaults.DEFAULT_PASSWORD + defaults.DEFAULT_SECURITY_TOKEN,

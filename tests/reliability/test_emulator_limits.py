@@ -355,9 +355,15 @@ def test_the_cli_takes_the_token_from_the_flag_or_the_environment(monkeypatch: p
     assert config_from_args(build_parser().parse_args(["--admin-token", "t2"])).admin_token == "t2"
 
 
+def test_a_token_that_starts_with_a_dash_is_a_value_not_an_option() -> None:
+    """``secrets.token_urlsafe`` starts with ``-`` one time in 64; ``--admin-token=-x`` must still parse."""
+    assert config_from_args(build_parser().parse_args(["--admin-token=-x1"])).admin_token == "-x1"
+
+
 def test_the_command_line_emulator_guards_its_admin_api() -> None:
-    token = uuid.uuid4().hex
-    with EmulatorProcess(["--no-sample-data", "--admin-token", token]) as process:
+    token = "-" + uuid.uuid4().hex  # a leading dash once broke CI (argparse took it for an option)
+    with EmulatorProcess(["--no-sample-data"], admin_token=token) as process:
+        assert token not in " ".join(process._proc.args if process._proc else [])  # not on the command line (ps)
         assert AdminClient(process.base_url, admin_token=token).faults() == []
         refused = requests.get(f"{process.base_url}/__emulator__/requests", timeout=30)
         assert refused.status_code == 401
