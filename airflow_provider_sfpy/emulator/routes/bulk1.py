@@ -1,0 +1,12 @@
+"""Bulk API 1.0 (``/services/async/XX.X/job...``).
+
+Not served yet: a placeholder registered in ``app.create_app``.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def get_routes() -> list[BaseRoute]:
+    return []
