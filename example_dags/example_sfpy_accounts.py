@@ -2,8 +2,9 @@
 
 Run against the local emulator (see README, ``make demo``) or a real org by pointing the
 ``sfpy_default`` connection at it. Files go to ``output_dir``, any ObjectStoragePath URL
-(``file:///tmp/sfpy``, ``s3://bucket/prefix`` with ``output_conn_id``...), never to a worker's
-local disk that the next task might not share.
+(``file:///data/sfpy``, ``s3://bucket/prefix`` with ``output_conn_id``...), never to a worker's
+local disk that the next task might not share. By default, ``sfpy-example/accounts`` in the system's
+temporary folder (``$TMPDIR``, else ``/tmp``), created on demand.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, ObjectStoragePath, Param, task
@@ -28,6 +31,8 @@ def _flatten(record: dict[str, Any], path: str) -> Any:
     return value
 
 
+DEFAULT_OUTPUT_DIR = (Path(tempfile.gettempdir()) / "sfpy-example" / "accounts").as_uri()
+
 with DAG(
     dag_id="example_sfpy_accounts",
     schedule=None,
@@ -35,7 +40,7 @@ with DAG(
     catchup=False,
     tags=["sfpy", "example"],
     params={
-        "output_dir": Param("file:///tmp/sfpy-example", type="string", description="ObjectStoragePath URL"),
+        "output_dir": Param(DEFAULT_OUTPUT_DIR, type="string", description="ObjectStoragePath URL"),
         "output_conn_id": Param(None, type=["null", "string"], description="connection for the storage"),
         "top_n": Param(3, type="integer", minimum=1),
     },

@@ -4,6 +4,9 @@ Every value templated into the Apex goes through the ``apex_quote`` filter (regi
 ``user_defined_filters=SOQL_FILTERS``): it becomes one complete Apex string literal, so a run's
 ``industry`` of ``Banking'); delete [SELECT Id FROM Contact]; //`` is an odd industry name, not code.
 Never write the quotes in the template (``'{{ params.industry }}'``).
+
+The marker account is named after the day the run is for: its logical date, or, for a run triggered by
+hand (no logical date in Airflow 3, so ``{{ ds }}`` would be undefined), the time it was triggered.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ with DAG(
         task_id="create_marker_account",
         apex=(
             "String industry = {{ params.industry | apex_quote }};\n"
-            "Account a = new Account(Name = {{ ('Apex marker ' ~ ds) | apex_quote }}, Industry = industry);\n"
+            "String day = {{ (dag_run.logical_date or dag_run.run_after) | ds | apex_quote }};\n"
+            "Account a = new Account(Name = 'Apex marker ' + day, Industry = industry);\n"
             "insert a;\n"
             "System.debug('created ' + a.Id + ' in ' + industry);"
         ),

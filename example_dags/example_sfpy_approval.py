@@ -1,4 +1,8 @@
-"""SalesforceApprovalOperator: submit a new account for approval, then approve the work item."""
+"""SalesforceApprovalOperator: submit a new account for approval, then approve the work item.
+
+The account is named after the run's time: its logical date, or, for a run triggered by hand (no
+logical date in Airflow 3, so ``{{ ts_nodash }}`` would be undefined), the time it was triggered.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ with DAG(
         task_id="create_account",
         operation="insert",
         object_type="Account",
-        records={"Name": "Approval Example {{ ts_nodash }}", "AnnualRevenue": 1000000},
+        records={
+            "Name": "Approval Example {{ (dag_run.logical_date or dag_run.run_after) | ts_nodash }}",
+            "AnnualRevenue": 1000000,
+        },
     )
     submit = SalesforceApprovalOperator(
         task_id="submit",

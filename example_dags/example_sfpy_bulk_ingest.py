@@ -2,19 +2,24 @@
 
 The first load reads a CSV that an upstream task wrote to ``output_dir`` and saves the result CSVs
 (failed rows first) beside it; the second upserts records handed over by XCom and keeps its small
-results in XCom. Both defer while Salesforce works, so no worker slot is held.
+results in XCom. Both defer while Salesforce works, so no worker slot is held. ``output_dir``
+defaults to ``sfpy-example/bulk-ingest`` in the system's temporary folder, created on demand.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, ObjectStoragePath, Param, task
 
 from airflow_provider_sfpy.operators.bulk import SalesforceBulkIngestOperator
+
+DEFAULT_OUTPUT_DIR = (Path(tempfile.gettempdir()) / "sfpy-example" / "bulk-ingest").as_uri()
 
 with DAG(
     dag_id="example_sfpy_bulk_ingest",
@@ -23,7 +28,7 @@ with DAG(
     catchup=False,
     tags=["sfpy", "example", "bulk"],
     params={
-        "output_dir": Param("file:///tmp/sfpy-example/bulk", type="string"),
+        "output_dir": Param(DEFAULT_OUTPUT_DIR, type="string"),
         "rows": Param(1000, type="integer", minimum=1),
     },
 ) as dag:

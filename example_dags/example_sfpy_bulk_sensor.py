@@ -2,16 +2,21 @@
 
 The sensor also saves the job's result CSVs (failed rows first) to ``output_dir``, with the same code
 the ingest operator uses, and fails the task if any record failed, after the failed rows are saved.
+``output_dir`` defaults to ``sfpy-example/bulk-sensor`` in the system's temporary folder, created on demand.
 """
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook
 from airflow_provider_sfpy.sensors.bulk import SalesforceBulkJobSensor
+
+DEFAULT_OUTPUT_DIR = (Path(tempfile.gettempdir()) / "sfpy-example" / "bulk-sensor").as_uri()
 
 with DAG(
     dag_id="example_sfpy_bulk_sensor",
@@ -19,7 +24,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["sfpy", "example", "bulk"],
-    params={"output_dir": Param("file:///tmp/sfpy-example/bulk-sensor", type="string")},
+    params={"output_dir": Param(DEFAULT_OUTPUT_DIR, type="string")},
 ) as dag:
 
     @task

@@ -27,7 +27,9 @@ with DAG(
     post = SalesforceChatterPostOperator(
         task_id="post",
         subject_id="{{ ti.xcom_pull(task_ids='pick_account')['id'] }}",
-        text="Nightly sync of {{ ti.xcom_pull(task_ids='pick_account')['name'] }} finished on {{ ds }}. "
+        # A run triggered by hand has no logical date (Airflow 3): its trigger time stands in ({{ ds }} would fail).
+        text="Nightly sync of {{ ti.xcom_pull(task_ids='pick_account')['name'] }} finished on "
+        "{{ (dag_run.logical_date or dag_run.run_after) | ds }}. "
         "@[{{ ti.xcom_pull(task_ids='pick_account')['owner'] }}] please review.",
     )
     comment = SalesforceChatterPostOperator(

@@ -5,8 +5,13 @@
 3. bulk-load a contact per account through Bulk API 2.0, waiting in the triggerer;
 4. announce the result on Chatter, and write a summary.json for people (``make demo`` prints it).
 
-Data moves between tasks through object storage (``output_dir``) and small XCom values, so the
-tasks can run on different workers.
+Data moves between tasks through object storage (``output_dir``, by default ``sfpy-example/pipeline``
+in the system's temporary folder, created on demand) and small XCom values, so the tasks can run on
+different workers.
+
+Files are named after the day the run is for, ``(dag_run.logical_date or dag_run.run_after) | ds``: the
+logical date of a scheduled run, and the trigger time of a run triggered by hand, which has no logical
+date in Airflow 3 (there ``{{ ds }}`` is undefined). Clearing a run writes the same files again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, ObjectStoragePath, Param, task
@@ -23,6 +30,8 @@ from airflow_provider_sfpy.operators.bulk import SalesforceBulkIngestOperator
 from airflow_provider_sfpy.operators.chatter import SalesforceChatterPostOperator
 from airflow_provider_sfpy.operators.query_to_file import SalesforceQueryToFileOperator
 from airflow_provider_sfpy.operators.sobject import SalesforceSObjectOperator
+
+DEFAULT_OUTPUT_DIR = (Path(tempfile.gettempdir()) / "sfpy-example" / "pipeline").as_uri()
 
 
 def _read_csv(url: str) -> list[dict[str, str]]:
@@ -36,12 +45,12 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["sfpy", "example"],
-    params={"output_dir": Param("file:///tmp/sfpy-example/pipeline", type="string")},
+    params={"output_dir": Param(DEFAULT_OUTPUT_DIR, type="string")},
 ) as dag:
     export = SalesforceQueryToFileOperator(
         task_id="export_accounts",
         soql="SELECT Id, Name, Industry, AnnualRevenue, External_Id__c FROM Account WHERE External_Id__c != null",
-        destination="{{ params.output_dir }}/accounts-{{ ds }}.csv",
+        destination="{{ params.output_dir }}/accounts-{{ (dag_run.logical_date or dag_run.run_after) | ds }}.csv",
     )
 
     @task
@@ -63,9 +72,9 @@ with DAG(
     )
 
     @task
-    def write_contacts(export_result: dict[str, Any], params: dict[str, Any], ds: str) -> str:
-        """One new contact per exported account, as a CSV for Bulk API 2.0."""
-        out = ObjectStoragePath(params["output_dir"]) / f"contacts-{ds}.csv"
+    def write_contacts(export_result: dict[str, Any], destination: str) -> str:
+        """One new contact per exported account, as a CSV for Bulk API 2.0 (a TaskFlow argument is a template)."""
+        out = ObjectStoragePath(destination)
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(["AccountId", "FirstName", "LastName", "Email", "Title"])
@@ -78,8 +87,11 @@ with DAG(
         task_id="bulk_load_contacts",
         object_type="Contact",
         operation="insert",
-        source=write_contacts(export.output),
-        results_destination="{{ params.output_dir }}/contacts-{{ ds }}-results/",
+        source=write_contacts(
+            export.output,
+            destination="{{ params.output_dir }}/contacts-{{ (dag_run.logical_date or dag_run.run_after) | ds }}.csv",
+        ),
+        results_destination="{{ params.output_dir }}/results-{{ (dag_run.logical_date or dag_run.run_after) | ds }}/",
         deferrable=True,
         poll_interval=1.0,
     )
@@ -87,7 +99,7 @@ with DAG(
     announce = SalesforceChatterPostOperator(
         task_id="announce",
         subject_id="me",
-        text="Nightly Salesforce sync for {{ ds }}: "
+        text="Nightly Salesforce sync for {{ (dag_run.logical_date or dag_run.run_after) | ds }}: "
         "{{ ti.xcom_pull(task_ids='upsert_accounts')['success_count'] }} accounts re-rated, "
         "{{ ti.xcom_pull(task_ids='bulk_load_contacts')['records_processed'] }} contacts loaded.",
     )

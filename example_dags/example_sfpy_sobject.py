@@ -1,12 +1,19 @@
-"""SalesforceSObjectOperator and SalesforceFileInsertOperator: insert, update, upsert, delete, and a file."""
+"""SalesforceSObjectOperator and SalesforceFileInsertOperator: insert, update, upsert, delete, and a file.
+
+The file is written to ``output_dir``, by default ``sfpy-example/sobject`` in the system's temporary folder.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_sfpy.operators.sobject import SalesforceFileInsertOperator, SalesforceSObjectOperator
+
+DEFAULT_OUTPUT_DIR = (Path(tempfile.gettempdir()) / "sfpy-example" / "sobject").as_uri()
 
 with DAG(
     dag_id="example_sfpy_sobject",
@@ -14,7 +21,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["sfpy", "example"],
-    params={"output_dir": Param("file:///tmp/sfpy-example/files", type="string")},
+    params={"output_dir": Param(DEFAULT_OUTPUT_DIR, type="string")},
 ) as dag:
     insert = SalesforceSObjectOperator(
         task_id="insert_contacts",

@@ -18,6 +18,7 @@ from airflow_provider_sfpy.client.auth import (
 )
 from airflow_provider_sfpy.client.client import Client, client
 from airflow_provider_sfpy.client.errors import (
+    SalesforceApiQuotaGuardError,
     SalesforceAuthError,
     SalesforceConfigError,
     SalesforceConnectionError,
@@ -33,9 +34,11 @@ from airflow_provider_sfpy.client.errors import (
     SalesforceRefusedError,
     SalesforceServerError,
     SalesforceSessionExpiredError,
+    SalesforceUnknownObjectError,
     SalesforceUnsafeUrlError,
 )
 from airflow_provider_sfpy.client.query import QueryStream
+from airflow_provider_sfpy.client.quota import MaxApiUsage
 from airflow_provider_sfpy.client.result import ApiUsage, ResponseInfo, Result
 from airflow_provider_sfpy.client.retry import NO_RETRY, RetryPolicy
 
@@ -48,12 +51,14 @@ __all__ = [
     "Client",
     "ClientCredentialsFlow",
     "JwtBearerFlow",
+    "MaxApiUsage",
     "PasswordFlow",
     "QueryStream",
     "RefreshTokenFlow",
     "ResponseInfo",
     "Result",
     "RetryPolicy",
+    "SalesforceApiQuotaGuardError",
     "SalesforceAuthError",
     "SalesforceConfigError",
     "SalesforceConnectionError",
@@ -69,6 +74,7 @@ __all__ = [
     "SalesforceRefusedError",
     "SalesforceServerError",
     "SalesforceSessionExpiredError",
+    "SalesforceUnknownObjectError",
     "SalesforceUnsafeUrlError",
     "SessionFlow",
     "Token",

@@ -2,14 +2,18 @@
 
 It covers what a waiter needs — log in with any flow, GET a resource, re-login on an expired session
 — with the same retry decisions (``retry.py``), the same error classes and the same URL safety as
-the sync client. It sends no write requests except the OAuth token request itself.
+the sync client. It sends no write requests except the OAuth token request itself and, when a task is
+killed, the PATCH that aborts its Bulk jobs.
+
+``max_api_usage`` guards it as it does the sync client (``quota.py``), with one difference: it does not
+read ``/limits`` at login, since a trigger's first request, a status poll, costs what that would; the
+first answer's ``Sforce-Limit-Info`` is where its checks start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -21,21 +25,30 @@ from tenacity.wait import wait_exponential, wait_random
 from airflow_provider_sfpy.client.auth import AuthFlow, SecretForm, SessionFlow, Token, token_from_response
 from airflow_provider_sfpy.client.body import decode_json_answer
 from airflow_provider_sfpy.client.client import MAX_RELOGINS_PER_CALL, session_refused_again
+from airflow_provider_sfpy.client.connect_failure import address_of, diagnose
 from airflow_provider_sfpy.client.errors import (
     Redactor,
     SalesforceConnectionError,
     SalesforceDeadlineError,
-    SalesforceError,
     SalesforceSessionExpiredError,
     error_class_for,
 )
-from airflow_provider_sfpy.client.retry import RetryPolicy, Verdict, parse_retry_after, verdict_for_status
+from airflow_provider_sfpy.client.quota import MaxApiUsage, guarded, quota_guard
+from airflow_provider_sfpy.client.retry import (
+    RetryPolicy,
+    Verdict,
+    parse_retry_after,
+    verdict_for_exception,
+    verdict_for_status,
+)
 from airflow_provider_sfpy.client.transport import (
     DEFAULT_REQUEST_DEADLINE,
     MAX_ERROR_BODY_BYTES,
     USER_AGENT,
+    RetryableAttempt,
     SecretHeaders,
     describe_error_payload,
+    log_retry,
 )
 from airflow_provider_sfpy.client.urls import normalize_base_url, resolve_server_link
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
@@ -47,21 +60,8 @@ log = logging.getLogger("airflow_provider_sfpy.client")
 _LOGGING_IN: ContextVar[AsyncClient | None] = ContextVar("sfpy_async_logging_in", default=None)
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
-    """Whether a connect error comes from certificate verification (retrying cannot help)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class _Retry(Exception):
-    def __init__(self, final: SalesforceError, retry_after: float | None = None) -> None:
-        super().__init__(str(final))
-        self.final = final
-        self.retry_after = retry_after
+#: What httpx raises when no connection (or no TLS session, or no proxy tunnel) could be made: nothing was sent.
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
 
 
 def make_http_client(
@@ -102,16 +102,20 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         request_deadline: float | None = DEFAULT_REQUEST_DEADLINE,
+        max_api_usage: MaxApiUsage | float | str | None = None,
     ) -> None:
         """``http``: an HTTP client shared with other clients of the same connection (one connection
         pool and TLS context for many triggers); it is not closed by ``aclose``, whose ``close_callbacks``
-        let its owner know when this client is done with it. Without it, the client makes its own."""
+        let its owner know when this client is done with it. Without it, the client makes its own.
+        ``max_api_usage``: as the sync client's (``quota.py``)."""
         self.login_url = normalize_base_url(login_url)
         self.auth = auth
         self.version = normalize_version(version) if version else None
         self.retry = retry or RetryPolicy()
         #: Seconds each request may take in all, body included (``None``: no limit).
         self.request_deadline = request_deadline
+        #: Checks every authenticated request against ``max_api_usage`` before it is sent (``None``: no limit).
+        self.quota = quota_guard(max_api_usage)
         self._owns_http = http is None
         self._http = http or make_http_client(timeout=timeout, ca_bundle=ca_bundle, proxies=proxies)
         self._token: Token | None = None
@@ -259,13 +263,15 @@ class AsyncClient:
         def wait(state: Any) -> float:
             exc = state.outcome.exception() if state.outcome else None
             base: float = backoff(state)
-            hint = exc.retry_after if isinstance(exc, _Retry) else None
+            hint = exc.retry_after if isinstance(exc, RetryableAttempt) else None
             return min(max(hint, base), self.retry.max_retry_after) if hint is not None else base
 
+        display = f"{method} {httpx.URL(url).path}"
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=wait,
-            retry=retry_if_exception_type(_Retry),
+            retry=retry_if_exception_type(RetryableAttempt),
+            before_sleep=lambda state: log_retry(display, state, self.retry.max_attempts),
             reraise=False,
         )
         try:
@@ -274,7 +280,7 @@ class AsyncClient:
                     return await self._attempt(method, url, params, data, json_body, headers, check)
         except RetryError as exc:
             last = exc.last_attempt.exception()
-            if isinstance(last, _Retry):
+            if isinstance(last, RetryableAttempt):
                 raise last.final from None
             raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -323,25 +329,32 @@ class AsyncClient:
     ) -> httpx.Response:
         path = httpx.URL(url).path
         try:
-            response = await self._request_within_deadline(method, url, params, data, json_body, headers)
-        except httpx.ConnectError as exc:
-            if _is_tls_failure(exc):
-                raise SalesforceConnectionError(
-                    f"TLS certificate verification failed for {httpx.URL(url).host}. If the server uses a private "
-                    "CA, pass its certificate file as ca_bundle; verification cannot be disabled.",
-                    method=method,
-                    url=path,
-                ) from None
-            final = SalesforceConnectionError(
-                f"could not complete the request: {type(exc).__name__}", method=method, url=path
+            # The only PATCH is a Bulk job's abort (``patch``): it stops work, so the quota guard lets it through.
+            with guarded(self.quota, method, path, headers, stops_work=method == "PATCH") as answer:
+                response = await self._request_within_deadline(method, url, params, data, json_body, headers)
+                if answer is not None:
+                    answer.report(response.headers)
+        except CONNECT_ERRORS as exc:
+            failure = diagnose(
+                exc,
+                url,
+                timed_out=isinstance(exc, httpx.ConnectTimeout),
+                via_proxy=isinstance(exc, httpx.ProxyError),
+                connect_timeout=self._http.timeout.connect,
             )
-            raise _Retry(final) from None
-        except httpx.HTTPError as exc:
+            not_connected = SalesforceConnectionError(failure.message, method=method, url=path)
             # Only GETs, the token request and the abort PATCH go through here: all safe to repeat.
+            if verdict_for_exception(failure.kind, idempotent=True) is Verdict.RETRY:
+                raise RetryableAttempt(not_connected, reason=failure.summary) from None
+            raise not_connected from None
+        except httpx.HTTPError as exc:
+            what = "no answer within the read timeout" if isinstance(exc, httpx.ReadTimeout) else type(exc).__name__
             final = SalesforceConnectionError(
-                f"could not complete the request: {type(exc).__name__}", method=method, url=path
+                f"could not complete the request to {address_of(url)}: {what} (after the request was sent)",
+                method=method,
+                url=path,
             )
-            raise _Retry(final) from None
+            raise RetryableAttempt(final) from None
         if response.status_code < 300:
             if check and response.content:  # a data answer: JSON, or a typed error naming the endpoint
                 decode_json_answer(
@@ -362,8 +375,7 @@ class AsyncClient:
         if response.status_code == 401 and check:  # from the token endpoint (check=False) it is a refusal
             raise error
         if verdict_for_status(response.status_code, code, idempotent=True) is Verdict.RETRY:
-            log.warning("Salesforce %s %s answered %s; retrying", method, path, response.status_code)
-            raise _Retry(error, parse_retry_after(response.headers.get("Retry-After")))
+            raise RetryableAttempt(error, parse_retry_after(response.headers.get("Retry-After")))
         if not check and 400 <= response.status_code < 500:
             return response
         raise error

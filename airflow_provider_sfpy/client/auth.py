@@ -6,7 +6,8 @@ it posts. Secrets are held in fields excluded from ``repr`` so a flow can be log
 traceback without leaking them, and the form is a ``SecretForm`` whose repr shows only field names.
 Posting the form is the transport's job; reading the token endpoint's answer (``token_from_response``)
 is shared by the sync and async clients, and never quotes that answer: a token endpoint, or a proxy in
-front of it, may echo the form it was sent, password and client secret included.
+front of it, may echo the form it was sent, password and client secret included. A refusal says what
+to check (``login_hints.py``). PyJWT and cryptography are imported only when a JWT assertion is signed.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
-import jwt
-
 from airflow_provider_sfpy.client.errors import (
     Redactor,
     SalesforceAuthError,
     SalesforceConfigError,
     SalesforceError,
 )
+from airflow_provider_sfpy.client.login_hints import login_hint
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce rejects assertions whose exp is more than 3 minutes away.
@@ -193,6 +193,10 @@ class JwtBearerFlow(AuthFlow):
             "exp": now + JWT_LIFETIME_SECONDS,
         }
         key = self._key_text()
+        # Imported here, not with the module: PyJWT loads cryptography (megabytes of native code), which
+        # a worker using any other flow never needs.
+        import jwt
+
         try:
             signed = jwt.encode(claims, key, algorithm="RS256")
         except (ValueError, TypeError, jwt.exceptions.PyJWTError):
@@ -293,43 +297,6 @@ class SessionFlow(AuthFlow):
         raise SalesforceConfigError("a session login has no token request; it uses the given access token")
 
 
-#: What to check, per flow, when a login is refused or the token endpoint answers something unusable.
-_FLOW_CHECKS = {
-    "password": (
-        "the login URL (https://login.salesforce.com, https://test.salesforce.com for a sandbox, or the org's "
-        "My Domain URL), the username and password, the security_token (needed unless the org trusts this "
-        "network; resetting the password changes it) and the connected app's client_id and client_secret"
-    ),
-    "JWT bearer": (
-        "the login URL and audience (production or sandbox), the username, client_id (the connected app's "
-        "consumer key), that private_key matches the certificate uploaded to the connected app, and that the "
-        "user is pre-authorized for the app"
-    ),
-    "client credentials": (
-        "that the login URL is the org's My Domain URL, client_id and client_secret, and that the connected "
-        "app enables the client credentials flow with a Run As user"
-    ),
-    "refresh token": (
-        "the login URL (production or sandbox), that the refresh token is still valid (not expired or "
-        "revoked), and client_id/client_secret"
-    ),
-}
-#: Salesforce errors that say which setting is wrong: checked instead of the flow's list.
-_ERROR_CHECKS = {
-    "invalid_client": "client_id and client_secret (the connected app's consumer key and secret) and the login URL",
-    "invalid_client_credentials": "client_id and client_secret (the connected app's consumer key and secret)",
-    "invalid_client_id": "client_id (the connected app's consumer key) and the login URL (production or sandbox)",
-    "unsupported_grant_type": "that the connected app and the org allow the {flow} flow, and the login URL",
-}
-
-
-def _check_hint(flow: AuthFlow, error: str | None) -> str:
-    specific = _ERROR_CHECKS.get(error or "")
-    if specific:
-        return f"Check {specific.format(flow=flow.name)}."
-    return f"Check {_FLOW_CHECKS.get(flow.name, 'the login URL and the settings of the ' + flow.name + ' flow')}."
-
-
 def _answer_kind(text: str, content_type: str) -> str:
     """What a body that is not the expected JSON is, in words; never its content."""
     stripped = text.lstrip()[:200].lower()
@@ -371,9 +338,10 @@ def token_from_response(
     kind = _answer_kind(text, content_type) if not parsed or payload is None else _json_kind(payload)
     del text  # the raw answer may echo the form: keep it out of the locals a traceback printer shows
 
-    def refuse(what: str, *, error: str | None = None) -> NoReturn:
+    def refuse(what: str, *, error: str | None = None, description: str = "") -> NoReturn:
         raise SalesforceAuthError(
-            f"{flow.name} login at {login_url} {what}{'' if what.endswith('?') else '.'} {_check_hint(flow, error)}",
+            f"{flow.name} login at {login_url} {what}{'' if what.endswith('?') else '.'} "
+            f"{login_hint(flow.name, error, description)}",
             flow=flow.name,
             error=error,
             status=status,
@@ -383,7 +351,8 @@ def token_from_response(
         error = redactor.redact(str(payload["error"]))[:100]
         description = redactor.redact(str(payload.get("error_description") or "")).strip()[:500]
         payload = None
-        refuse(f"was refused: {error}: {description}" if description else f"was refused: {error}", error=error)
+        refused = f"was refused: {error}: {description}" if description else f"was refused: {error}"
+        refuse(refused, error=error, description=description)
     if status != 200:
         payload = None
         refuse(f"was refused without an OAuth error: the token endpoint answered {kind}")

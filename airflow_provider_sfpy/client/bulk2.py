@@ -126,7 +126,9 @@ class Ingest(_Jobs):
         """Close (``UploadComplete``) or abort (``Aborted``) a job."""
         if state not in JOB_STATES_SETTABLE:
             raise SalesforceConfigError(f"a job's state can be set to UploadComplete or Aborted, not {state!r}")
-        return self._client.request("PATCH", self._job_path(job_id), json={"state": state})
+        return self._client.request(
+            "PATCH", self._job_path(job_id), json={"state": state}, stops_work=state == "Aborted"
+        )
 
     def close(self, job_id: str) -> Result:
         return self.update(job_id, "UploadComplete")

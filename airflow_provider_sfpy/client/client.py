@@ -6,6 +6,10 @@ in ``errors.py``. A 401 INVALID_SESSION_ID triggers a fresh login and the call c
 is what keeps a long paginated query alive across a session timeout. A session refused again right
 after a fresh login gets one more (``MAX_RELOGINS_PER_CALL``), then the call fails with
 ``SalesforceSessionExpiredError``: a revoked or IP-restricted session is not retried for ever.
+
+With ``max_api_usage`` set, no request is sent that would take the org's daily API usage past it
+(``quota.py``); login then reads the org's usage from ``GET /limits`` once, so that the first request
+is checked too.
 """
 
 from __future__ import annotations
@@ -35,9 +39,14 @@ from airflow_provider_sfpy.client.collections import Collections
 from airflow_provider_sfpy.client.errors import (
     SalesforceConfigError,
     SalesforceError,
+    SalesforceLimitExceededError,
+    SalesforceMalformedRequestError,
+    SalesforceNotFoundError,
+    SalesforceRefusedError,
     SalesforceSessionExpiredError,
 )
 from airflow_provider_sfpy.client.query import QueryStream
+from airflow_provider_sfpy.client.quota import MaxApiUsage, QuotaGuard, quota_guard, usage_from_limits
 from airflow_provider_sfpy.client.result import Result
 from airflow_provider_sfpy.client.retry import RetryPolicy
 from airflow_provider_sfpy.client.sobjects import SObjects
@@ -48,6 +57,7 @@ from airflow_provider_sfpy.client.transport import (
     Transport,
     response_info,
 )
+from airflow_provider_sfpy.client.unknown_object import ObjectChecker
 from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL, normalize_base_url, resolve_server_link
 from airflow_provider_sfpy.client.versions import normalize_version, pick_highest_version
 from airflow_provider_sfpy.client.wave import Wave
@@ -70,12 +80,7 @@ def session_refused_again(error: SalesforceError, relogins: int) -> SalesforceSe
         "this call, each answered INVALID_SESSION_ID). The session is revoked or not accepted from here, "
         "e.g. an admin revoking the connected app's sessions, or a session locked to another IP address "
         f"(check the connected app's IP relaxation and session policies). Last answer: {error.message}",
-        status=error.status,
-        error_code=error.error_code,
-        fields=error.fields,
-        method=error.method,
-        url=error.url,
-        errors=error.errors,
+        **error.answer_details(),
     )
 
 
@@ -112,7 +117,10 @@ class Client:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         request_deadline: float | None = DEFAULT_REQUEST_DEADLINE,
+        max_api_usage: MaxApiUsage | float | str | None = None,
     ) -> None:
+        """``max_api_usage``: stop before the org's daily API usage passes this, a fraction of the org's
+        allocation (``0.8``) or a number of requests (``12000``); ``None``: no limit. See ``quota.py``."""
         self.login_url = normalize_base_url(login_url)
         self.auth: AuthFlow = auth or PasswordFlow(
             username=username,
@@ -129,6 +137,7 @@ class Client:
             retry=retry,
             session=session,
             deadline=request_deadline,
+            quota=quota_guard(max_api_usage),
         )
         self._token: Token | None = None
         self._login_lock = threading.Lock()
@@ -138,6 +147,8 @@ class Client:
         self.wave = Wave(self)
         self.jobs = Jobs(self)
         self.collections = Collections(self)
+        #: Tells "no such object" answers apart, however the API words them.
+        self._objects = ObjectChecker(self._object_exists)
 
     # ----------------------------------------------------------------- other login flows
     @classmethod
@@ -207,6 +218,11 @@ class Client:
         return self._token is not None
 
     @property
+    def quota(self) -> QuotaGuard | None:
+        """The ``max_api_usage`` guard, with the org's API usage as last reported (``None``: no limit set)."""
+        return self.transport.quota
+
+    @property
     def instance_url(self) -> str:
         return self._require_token().instance_url
 
@@ -264,6 +280,8 @@ class Client:
             info = response_info(call, response)
         if self.version is None:
             self.version = pick_highest_version(self._versions_body(token))
+        if self.quota is not None and self.quota.usage is None:
+            self._read_api_usage(token, self.quota)
         # Published last: a thread that sees a token also sees the API version it goes with.
         self._token = token
         if info is None:
@@ -277,6 +295,27 @@ class Client:
         if not isinstance(body, list):
             raise SalesforceError("GET /services/data/ did not return a list of API versions")
         return body
+
+    def _read_api_usage(self, token: Token, quota: QuotaGuard) -> None:
+        """``GET /limits`` with a token not yet published, so the quota guard knows the org's usage before
+        the first request (its header, or else its body, reports it). A user without the "View Setup and
+        Configuration" permission is refused: the first request's answer then tells instead."""
+        call = Call("GET", resolve_server_link(token.instance_url, f"/services/data/v{self.version}/limits"))
+        try:
+            response = self.transport.send(call, token=token.access_token)
+        except SalesforceLimitExceededError:
+            raise
+        except (SalesforceRefusedError, SalesforceNotFoundError) as exc:
+            log.warning(
+                "max_api_usage is set, but the org's API usage could not be read before the first request "
+                "(%s); it is checked from the first answer on",
+                exc,
+            )
+            return
+        if quota.usage is None:
+            usage = usage_from_limits(decode_body(response))
+            if usage is not None:
+                quota.observe(usage)
 
     def versions(self) -> Result:
         """``GET /services/data/``: the API versions this instance serves."""
@@ -320,6 +359,7 @@ class Client:
         idempotent: bool | None = None,
         is_query: bool = False,
         raw: bool = False,
+        stops_work: bool = False,
     ) -> Result:
         """Send ``method path`` on the instance (a path, or a same-host link the server gave us).
 
@@ -342,6 +382,7 @@ class Client:
                 stream=stream,
                 idempotent=idempotent,
                 is_query=is_query,
+                stops_work=stops_work,
             )
 
         token = self._require_token()
@@ -359,12 +400,27 @@ class Client:
                 relogins += 1
                 self._relogin(token, again=relogins > 1)
                 token = self._require_token()
+            except (SalesforceNotFoundError, SalesforceMalformedRequestError) as exc:
+                explained = self._objects.explain(exc)
+                if explained is exc:
+                    raise
+                raise explained from None
         info = response_info(call, response)
         if raw:
             return Result(response, info)
         if stream:
             return Result(response.iter_content(chunk_size=1 << 16), info)
         return Result(decode_body(response), info)
+
+    def _object_exists(self, object_type: str) -> bool | None:
+        """Whether the org has ``object_type`` for this user (``GET /sobjects/<name>``); ``None`` if it cannot tell."""
+        try:
+            self.request("GET", self.data_path(f"sobjects/{quote(object_type, safe='')}"))
+        except SalesforceNotFoundError:
+            return False
+        except SalesforceError:
+            return None
+        return True
 
     def _relogin(self, expired: Token, *, again: bool = False) -> None:
         """Log in again unless another thread already did since ``expired`` was issued."""

@@ -5,6 +5,10 @@ one result per record back, in input order. ``all_or_none`` holds within each ca
 unit of atomicity); across calls it cannot, which is why a caller needing one transaction for more
 than 200 records must use Bulk API instead.
 
+A call in which nothing was applied because a record's sObject type does not exist raises
+``SalesforceUnknownObjectError``, as every other API does for an unknown object (Salesforce answers it
+with a per-record ``INVALID_TYPE``).
+
 When a call fails after earlier calls succeeded, the error says how far the write got (see
 :class:`~airflow_provider_sfpy.client.errors.SalesforceError`: ``results``, ``settled_count``,
 ``unknown_range``, ``failed_range``, ``unsent_range``), whatever the failure, so records already
@@ -22,6 +26,7 @@ from urllib.parse import quote
 from airflow_provider_sfpy.client.errors import SalesforceConfigError, SalesforceError, SalesforceOutcomeUnknownError
 from airflow_provider_sfpy.client.result import ResponseInfo, Result
 from airflow_provider_sfpy.client.retry import is_idempotent
+from airflow_provider_sfpy.client.unknown_object import unknown_object_in_results
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client.client import Client
@@ -153,6 +158,9 @@ class Collections:
                         method=method,
                         url=path,
                     )
+                unknown = unknown_object_in_results(body, method=method, url=path, status=info.status)
+                if unknown is not None:  # nothing of the call was applied: the same error as everywhere else
+                    raise unknown
             except SalesforceError as exc:
                 raise _partial_outcome(exc, results, call, len(items), idempotent=idempotent) from exc
             results.extend(body)

@@ -66,6 +66,18 @@ class SalesforceError(Exception):
         self.url = url
         self.errors = list(errors)
 
+    def answer_details(self) -> dict[str, Any]:
+        """This error's answer (status, errorCode, fields, errors) and request, as keyword arguments for
+        another error that explains the same answer in other words."""
+        return {
+            "status": self.status,
+            "error_code": self.error_code,
+            "fields": self.fields,
+            "method": self.method,
+            "url": self.url,
+            "errors": self.errors,
+        }
+
     def __str__(self) -> str:
         where = f"{self.method} {self.url}: " if self.method and self.url else ""
         code = f"{self.error_code}: " if self.error_code else ""
@@ -93,6 +105,11 @@ class SalesforceAuthError(SalesforceError):
         self.flow = flow
         self.error = error
 
+    def __str__(self) -> str:
+        # The message quotes Salesforce's error ("was refused: invalid_grant: ..."): not prefixed with it again.
+        status = f" (HTTP {self.status})" if self.status is not None else ""
+        return f"{self.message}{status}"
+
 
 class SalesforceSessionExpiredError(SalesforceError):
     """401 INVALID_SESSION_ID that a fresh login did not cure (or the flow cannot log in again)."""
@@ -110,6 +127,39 @@ class SalesforceNotFoundError(SalesforceError):
     """404: the object, record or resource does not exist (or was deleted)."""
 
 
+class SalesforceUnknownObjectError(SalesforceNotFoundError):
+    """The org has no sObject type of that name that the user can reach: a typo, a custom object's missing
+    ``__c``, or no access. ``object_type`` names it.
+
+    Salesforce says so differently per API (404 ``NOT_FOUND`` for ``/sobjects/<name>``, 400 ``INVALID_TYPE``
+    in a SOQL query, 400 ``INVALIDENTITY`` for a Bulk job, a per-record ``INVALID_TYPE`` in sObject
+    Collections); the client raises this error with one message for all of them, and keeps what
+    Salesforce answered in ``status``, ``error_code`` and ``errors``. Where Salesforce answered 400, the
+    error is also of the class that answer had (``SalesforceMalformedQueryError`` for a query,
+    ``SalesforceMalformedRequestError`` otherwise: see the two subclasses), so existing handlers still catch it.
+    """
+
+    def __init__(self, message: str, *, object_type: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.object_type = object_type
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method and self.url else ""
+        code = f": {self.error_code}" if self.error_code else ""
+        answered = f" (Salesforce answered HTTP {self.status}{code})" if self.status is not None else ""
+        return f"{where}{self.message}{answered}"
+
+
+class SalesforceUnknownObjectInQueryError(SalesforceUnknownObjectError, SalesforceMalformedQueryError):
+    """An unknown object in a SOQL query (400 ``INVALID_TYPE``): also a ``SalesforceMalformedQueryError``."""
+
+
+class SalesforceUnknownObjectInRequestError(SalesforceUnknownObjectError, SalesforceMalformedRequestError):
+    """An unknown object named in a request's body (a Bulk job, sObject Collections records).
+
+    Also a ``SalesforceMalformedRequestError``, the class Salesforce's 400 answer had."""
+
+
 class SalesforceMultipleChoicesError(SalesforceError):
     """300: an external id matched several records; ``errors`` lists the candidates' URLs."""
 
@@ -120,6 +170,24 @@ class SalesforceRefusedError(SalesforceError):
 
 class SalesforceLimitExceededError(SalesforceRefusedError):
     """403 REQUEST_LIMIT_EXCEEDED or 429 after the retry budget: an API limit is used up."""
+
+
+class SalesforceApiQuotaGuardError(SalesforceLimitExceededError):
+    """The client stopped *before* sending a request that would take the org's daily API usage past the
+    ``max_api_usage`` threshold (see ``quota.py``). Nothing was sent, so nothing is in doubt, and it is
+    not retried (``status`` is ``None``: no answer exists).
+
+    ``used`` is the org's usage as last reported (plus this client's requests still on their way),
+    ``limit`` the org's daily allocation, ``allowed`` the usage the threshold stops at, ``setting``
+    the ``max_api_usage`` value as given.
+    """
+
+    def __init__(self, message: str, *, used: int, limit: int, allowed: int, setting: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.used = used
+        self.limit = limit
+        self.allowed = allowed
+        self.setting = setting
 
 
 class SalesforceServerError(SalesforceError):

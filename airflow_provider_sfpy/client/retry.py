@@ -6,6 +6,11 @@ re-sent only when we know it never reached Salesforce (connection refused, conne
 500, it may already have been applied, so it is reported as "outcome unknown" instead of risking a
 duplicate record. Idempotent requests (GET, PUT, PATCH, DELETE) are retried in all those cases.
 
+Some failures are not retried at all, because the same attempt would fail the same way: a failed
+TLS handshake, a host name that does not exist, and a connection refused on this machine (nothing
+listening on a loopback port). A refused connection to another host is retried: a load balancer
+may be restarting. ``connect_failure.py`` says which failure is which.
+
 The functions here only decide; the transports do the sending and the waiting.
 """
 
@@ -58,7 +63,9 @@ class FailureKind(enum.Enum):
 
     NOT_SENT = "not sent"  # connection refused / connect timeout / DNS: nothing reached the server
     MAYBE_SENT = "maybe sent"  # read timeout, dropped connection, truncated response
-    TLS = "tls"  # certificate verification failed: retrying will not help
+    TLS = "tls"  # the TLS handshake failed (certificate, plain-HTTP server): retrying will not help
+    #: Nothing was sent, and waiting will not change that: no such host name, nothing listening on this machine.
+    UNREACHABLE = "unreachable"
 
 
 def is_idempotent(method: str, override: bool | None = None) -> bool:
@@ -66,7 +73,7 @@ def is_idempotent(method: str, override: bool | None = None) -> bool:
 
 
 def verdict_for_exception(kind: FailureKind, idempotent: bool) -> Verdict:
-    if kind is FailureKind.TLS:
+    if kind in (FailureKind.TLS, FailureKind.UNREACHABLE):
         return Verdict.FAIL
     if kind is FailureKind.NOT_SENT or idempotent:
         return Verdict.RETRY

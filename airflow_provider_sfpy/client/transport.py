@@ -4,7 +4,11 @@ Every request the client makes goes through ``Transport.send``: it applies the t
 what ``retry.py`` says is safe (with tenacity: exponential backoff with jitter, ``Retry-After``
 honoured), and turns any error response into the typed exception from ``errors.py``. TLS
 verification is always on; a custom CA bundle may be given but verification cannot be turned off.
-The 401 re-login is the client's job (it owns the login flow); here a 401 is just an error.
+The 401 re-login is the client's job (it owns the login flow); here a 401 is just an error. With a
+``QuotaGuard`` (``max_api_usage``), every attempt of an authenticated request is checked against the
+org's API usage before it is sent, and each answer's ``Sforce-Limit-Info`` updates it (``quota.py``). A
+connection that could not be made is explained (host, port, reason, what to try) by
+``connect_failure.py``, which also says whether waiting can cure it.
 
 Nothing secret reaches an error text: every quoted answer passes through the transport's
 ``Redactor``, which learns the login form's secrets and every token sent; answers of the OAuth
@@ -41,6 +45,7 @@ from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_sfpy import __version__
 from airflow_provider_sfpy.client.auth import SecretForm
+from airflow_provider_sfpy.client.connect_failure import Cause, address_of, diagnose, exception_chain
 from airflow_provider_sfpy.client.errors import (
     MAX_REDACTED_CHARS,
     Redactor,
@@ -52,6 +57,7 @@ from airflow_provider_sfpy.client.errors import (
     SalesforceStreamCutError,
     error_class_for,
 )
+from airflow_provider_sfpy.client.quota import QuotaGuard, guarded
 from airflow_provider_sfpy.client.request_sent import SignallingAdapter
 from airflow_provider_sfpy.client.result import ApiUsage, ResponseInfo
 from airflow_provider_sfpy.client.retry import (
@@ -97,13 +103,16 @@ class SecretHeaders(dict[str, str]):
     __str__ = __repr__
 
 
-class _RetryableAttempt(Exception):
-    """Raised inside the retry loop for an attempt worth repeating; ``final`` is raised if none is left."""
+class RetryableAttempt(Exception):
+    """Raised inside the retry loop (of either client) for an attempt worth repeating; ``final`` is raised if
+    none is left."""
 
-    def __init__(self, final: SalesforceError, retry_after: float | None = None) -> None:
+    def __init__(self, final: SalesforceError, retry_after: float | None = None, *, reason: str | None = None) -> None:
         super().__init__(str(final))
         self.final = final
         self.retry_after = retry_after
+        #: A short reason for the retry warning (the final error's message is longer).
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,8 @@ class Call:
     stream: bool = False
     idempotent: bool | None = None
     is_query: bool = False
+    #: Aborts work (a Bulk job): exempt from the ``max_api_usage`` guard, see ``quota.guarded``.
+    stops_work: bool = False
 
     @property
     def display(self) -> str:
@@ -303,19 +314,48 @@ def response_info(call: Call, response: requests.Response) -> ResponseInfo:
     )
 
 
-def failure_kind(exc: requests.RequestException) -> FailureKind:
-    """Classify a requests exception by whether the request can have reached the server."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return FailureKind.TLS
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return FailureKind.NOT_SENT
+def is_connect_failure(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` was raised before the request was sent: no connection, or no TLS session, was made."""
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout)):
+        return True
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return True  # the proxy could not be reached, or refused to open the tunnel
     if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
         exc, requests.exceptions.ChunkedEncodingError
     ):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(reason, NewConnectionError):
-            return FailureKind.NOT_SENT
-    return FailureKind.MAYBE_SENT
+        return isinstance(reason, NewConnectionError)  # refused, unreachable, DNS (NameResolutionError)
+    return False
+
+
+#: TLS failures that can only happen while the session is negotiated, before any request byte is written.
+HANDSHAKE_ONLY_CAUSES = frozenset({Cause.TLS_CERTIFICATE, Cause.TLS_NOT_TLS, Cause.TLS_HANDSHAKE})
+
+
+def sent_before_tls_failed(exc: requests.RequestException, cause: Cause) -> bool:
+    """Whether a TLS error may have come after the request was written.
+
+    urllib3 raises the same ``SSLError`` for a TLS failure while reading the answer as for one in the
+    handshake, so only the causes that exist solely in a handshake prove that nothing was sent; a
+    session cut off (``TLS_CUT_OFF``, an unexpected EOF) may have carried the whole request first.
+    """
+    return isinstance(exc, requests.exceptions.SSLError) and cause not in HANDSHAKE_ONLY_CAUSES
+
+
+def dropped_reason(exc: requests.RequestException) -> str:
+    """What broke a connection after the request was sent, in a few words (no URL: it may hold SOQL)."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer within the read timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    for item in exception_chain(exc):
+        if isinstance(item, http.client.RemoteDisconnected):
+            return "the server closed the connection without answering"
+        if isinstance(item, ConnectionResetError):
+            return "the connection was reset"
+        if isinstance(item, (http.client.IncompleteRead, urllib3.exceptions.ProtocolError)):
+            return "the answer was cut off"
+    return type(exc).__name__
 
 
 class Transport:
@@ -330,8 +370,11 @@ class Transport:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         deadline: float | None = DEFAULT_REQUEST_DEADLINE,
+        quota: QuotaGuard | None = None,
     ) -> None:
         self.timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
+        #: Checks every authenticated request against ``max_api_usage`` before it is sent (``None``: no limit).
+        self.quota = quota
         #: Seconds each request may spend waiting for the server in all; ``None`` for no limit.
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
@@ -375,7 +418,7 @@ class Transport:
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(_RetryableAttempt),
+            retry=retry_if_exception_type(RetryableAttempt),
             before_sleep=lambda state: self._log_retry(call, state),
             reraise=False,
         )
@@ -385,7 +428,7 @@ class Transport:
                     return self._attempt(call, headers, check)
         except RetryError as exc:
             last = exc.last_attempt.exception()
-            if isinstance(last, _RetryableAttempt):
+            if isinstance(last, RetryableAttempt):
                 raise last.final from None
             raise
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
@@ -393,23 +436,26 @@ class Transport:
     def _attempt(self, call: Call, headers: dict[str, str], check: bool) -> requests.Response:
         idempotent = is_idempotent(call.method, call.idempotent)
         started = time.monotonic()
-        try:
-            # Always streamed: the body is read here, in chunks, under the deadline and the size cap.
-            response = self.session.request(
-                call.method,
-                call.url,
-                params=call.params,
-                json=call.json_body,
-                data=call.data_factory() if call.data_factory is not None else call.data,
-                files=call.files,
-                headers=headers,
-                timeout=self.timeout,
-                stream=True,
-                verify=self.verify,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise self._exception_outcome(call, exc, idempotent) from None
+        with guarded(self.quota, call.method, urlsplit(call.url).path, headers, stops_work=call.stops_work) as answer:
+            try:
+                # Always streamed: the body is read here, in chunks, under the deadline and the size cap.
+                response = self.session.request(
+                    call.method,
+                    call.url,
+                    params=call.params,
+                    json=call.json_body,
+                    data=call.data_factory() if call.data_factory is not None else call.data,
+                    files=call.files,
+                    headers=headers,
+                    timeout=self.timeout,
+                    stream=True,
+                    verify=self.verify,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                raise self._exception_outcome(call, exc, idempotent) from None
+            if answer is not None:
+                answer.report(response.headers)
         log.debug("%s -> %s in %.3fs", call.display, response.status_code, time.monotonic() - started)
         budget = None if self.deadline is None else self.deadline - (time.monotonic() - started)
         response.__class__ = StreamedResponse
@@ -430,7 +476,7 @@ class Transport:
             raise error
         verdict = verdict_for_status(response.status_code, error.error_code, idempotent)
         if verdict is Verdict.RETRY:
-            raise _RetryableAttempt(error, parse_retry_after(response.headers.get("Retry-After")))
+            raise RetryableAttempt(error, parse_retry_after(response.headers.get("Retry-After")))
         if verdict is Verdict.UNKNOWN_OUTCOME:
             raise SalesforceOutcomeUnknownError(
                 f"Salesforce answered HTTP {response.status_code} ({error.message}) to a request that is not "
@@ -489,55 +535,70 @@ class Transport:
         )
 
     def _exception_outcome(self, call: Call, exc: requests.RequestException, idempotent: bool) -> Exception:
-        kind = failure_kind(exc)
-        host = urlsplit(call.url).hostname
-        detail = type(exc).__name__
-        if kind is FailureKind.TLS:
-            return SalesforceConnectionError(
-                f"TLS certificate verification failed for {host}. If the server uses a private CA, pass its "
-                "certificate file as ca_bundle; verification cannot be disabled.",
-                method=call.method,
-                url=urlsplit(call.url).path,
+        path = urlsplit(call.url).path
+        if is_connect_failure(exc):
+            failure = diagnose(
+                exc,
+                call.url,
+                timed_out=isinstance(exc, requests.exceptions.ConnectTimeout),
+                via_proxy=isinstance(exc, requests.exceptions.ProxyError),
+                connect_timeout=self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout,
             )
-        verdict = verdict_for_exception(kind, idempotent)
-        if verdict is Verdict.UNKNOWN_OUTCOME:
+            if not idempotent and sent_before_tls_failed(exc, failure.cause):
+                return self._maybe_sent(call, exc, idempotent, path)
+            error = SalesforceConnectionError(failure.message, method=call.method, url=path)
+            if verdict_for_exception(failure.kind, idempotent) is Verdict.RETRY:
+                return RetryableAttempt(error, reason=failure.summary)
+            return error
+        return self._maybe_sent(call, exc, idempotent, path)
+
+    def _maybe_sent(self, call: Call, exc: requests.RequestException, idempotent: bool, path: str) -> Exception:
+        """The connection broke once the request may have been written: a write is never re-sent."""
+        address, reason = address_of(call.url), dropped_reason(exc)
+        if verdict_for_exception(FailureKind.MAYBE_SENT, idempotent) is Verdict.UNKNOWN_OUTCOME:
             return SalesforceOutcomeUnknownError(
-                f"the connection to {host} failed ({detail}) after the request was sent; it may or may not "
+                f"the connection to {address} failed after the request was sent ({reason}); it may or may not "
                 "have been applied, so it was not re-sent. Check whether the change landed (e.g. query by "
                 "external id) before retrying.",
                 method=call.method,
-                url=urlsplit(call.url).path,
+                url=path,
             )
         final = SalesforceConnectionError(
-            f"could not complete the request to {host}: {detail} ({kind.value})",
+            f"could not complete the request to {address}: {reason} (after the request was sent)",
             method=call.method,
-            url=urlsplit(call.url).path,
+            url=path,
         )
-        return _RetryableAttempt(final)
+        return RetryableAttempt(final, reason=f"{address}: {reason}")
 
     def _wait(self, state: RetryCallState) -> float:
         base: float = self._backoff(state)
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
-        hint = exc.retry_after if isinstance(exc, _RetryableAttempt) else None
+        hint = exc.retry_after if isinstance(exc, RetryableAttempt) else None
         if hint is not None:
             return min(max(hint, base), self.retry.max_retry_after)
         return base
 
     def _log_retry(self, call: Call, state: RetryCallState) -> None:
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, _RetryableAttempt):
-            final = exc.final
-            reason = f"HTTP {final.status} {final.error_code or ''}".strip() if final.status else final.message
-        else:
-            reason = repr(exc)
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "Salesforce %s failed (%s); retry %d of %d in %.1fs",
-            call.display,
-            reason,
-            state.attempt_number,
-            self.retry.max_attempts - 1,
-            wait,
-        )
+        log_retry(call.display, state, self.retry.max_attempts)
+
+
+def log_retry(display: str, state: RetryCallState, max_attempts: int) -> None:
+    """The warning before a retry (both clients): what failed, why, which retry and after how long."""
+    outcome = state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    if isinstance(exc, RetryableAttempt):
+        final = exc.final
+        status = f"HTTP {final.status} {final.error_code or ''}".strip() if final.status else None
+        reason = exc.reason or status or final.message
+    else:
+        reason = repr(exc)
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning(
+        "Salesforce %s failed (%s); retry %d of %d in %.1fs",
+        display,
+        reason,
+        state.attempt_number,
+        max_attempts - 1,
+        wait,
+    )

@@ -3,7 +3,8 @@
 JSON problems are reported as ``JSON_PARSER_ERROR`` with a Jackson-style message and position,
 because that is what Salesforce's parser answers. Multipart follows the documented layout for blob
 inserts: a JSON part named ``entity_<object>`` (``entity_content`` for ContentVersion,
-``entity_document``, ``entity_attachment``) and a binary part named after the blob field.
+``entity_document``, ``entity_attachment``) and a binary part named after the blob field; its framing
+may use CRLF or bare LF, as Salesforce accepts both (``multipart.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from airflow_provider_sfpy.emulator.errors import ApiError, json_parser_error
+from airflow_provider_sfpy.emulator.errors import json_parser_error
+from airflow_provider_sfpy.emulator.multipart import invalid_multipart, read_multipart_form
 from airflow_provider_sfpy.emulator.schema import SObjectDef
 from airflow_provider_sfpy.emulator.values import jackson_token
 
@@ -64,25 +66,31 @@ async def read_write_body(request: Request, obj: SObjectDef) -> WriteBody:
     """The body of a create/update/upsert, JSON or multipart."""
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         return await _read_multipart(request, obj)
-    raw_bytes = await request.body()
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        raise json_parser_error("Invalid UTF-8 start byte at [line:1, column:1]") from None
+    text = _utf8(await request.body())
     return WriteBody(parse_json_record(text, obj), text)
 
 
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise json_parser_error("Invalid UTF-8 start byte at [line:1, column:1]") from None
+
+
 async def _read_multipart(request: Request, obj: SObjectDef) -> WriteBody:
-    form = await request.form(max_part_size=MAX_ENTITY_PART_BYTES)
     entity_names = {f"entity_{obj.name.lower()}", *ENTITY_PART_ALIASES.get(obj.name, ())}
     entity_text: str | None = None
     blobs: dict[str, bytes] = {}
-    for name, part in form.multi_items():
-        if name.lower() in entity_names:
-            entity_text = (await part.read()).decode("utf-8") if isinstance(part, UploadFile) else part
-        elif obj.blob_field and name.lower() == obj.blob_field.lower():
-            blobs[obj.blob_field] = await part.read() if isinstance(part, UploadFile) else part.encode()
+    form = await read_multipart_form(request, max_part_size=MAX_ENTITY_PART_BYTES)
+    try:
+        for name, part in form.multi_items():
+            if name.lower() in entity_names:
+                entity_text = _utf8(await part.read()) if isinstance(part, UploadFile) else part
+            elif obj.blob_field and name.lower() == obj.blob_field.lower():
+                blobs[obj.blob_field] = await part.read() if isinstance(part, UploadFile) else part.encode()
+    finally:
+        await form.close()
     if entity_text is None:
         expected = " or ".join(sorted(entity_names))
-        raise ApiError(400, "INVALID_MULTIPART_REQUEST", f"Multipart message must include a part named {expected}")
+        raise invalid_multipart(f"Multipart message must include a part named {expected}")
     return WriteBody(parse_json_record(entity_text, obj), entity_text, blobs)

@@ -24,17 +24,6 @@ SOAP_TYPES = {
     "datetime": "xsd:dateTime",
     "base64": "xsd:base64Binary",
 }
-#: Objects whose records the API refuses to delete (users are deactivated; files are deleted through
-#: their ContentDocument).
-UNDELETABLE = frozenset({"User", "ContentVersion"})
-#: Relationship names of the child lists Salesforce exposes (``SELECT (SELECT ... FROM Contacts) ...``).
-CHILD_RELATIONSHIP_NAMES = {
-    ("Account", "ParentId"): "ChildAccounts",
-    ("Contact", "AccountId"): "Contacts",
-    ("Opportunity", "AccountId"): "Opportunities",
-    ("Attachment", "ParentId"): "Attachments",
-}
-CASCADE_DELETE = frozenset({("Contact", "AccountId"), ("Opportunity", "AccountId"), ("Attachment", "ParentId")})
 
 
 def sobject_urls(obj: SObjectDef, version: str) -> dict[str, str]:
@@ -48,7 +37,9 @@ def sobject_urls(obj: SObjectDef, version: str) -> dict[str, str]:
 
 
 def deletable(obj: SObjectDef) -> bool:
-    return obj.name not in UNDELETABLE
+    """Whether the API deletes records of ``obj`` (users are deactivated instead; a file's versions go
+    with its ContentDocument; the Organization and Profiles stay)."""
+    return obj.deletable
 
 
 def _object_flags(obj: SObjectDef, version: str) -> dict[str, Any]:
@@ -57,13 +48,13 @@ def _object_flags(obj: SObjectDef, version: str) -> dict[str, Any]:
         "activateable": False,
         "associateEntityType": None,
         "associateParentEntity": None,
-        "createable": True,
+        "createable": obj.createable,
         "custom": obj.custom,
         "customSetting": False,
         "deepCloneable": False,
         "deletable": deletable(obj),
         "deprecatedAndHidden": False,
-        "feedEnabled": obj.name in ("Account", "Contact", "Opportunity", "User"),
+        "feedEnabled": obj.feed_enabled,
         "hasSubtypes": False,
         "isInterface": False,
         "isSubtype": False,
@@ -71,16 +62,16 @@ def _object_flags(obj: SObjectDef, version: str) -> dict[str, Any]:
         "label": obj.label,
         "labelPlural": obj.label_plural,
         "layoutable": True,
-        "mergeable": obj.name in ("Account", "Contact"),
+        "mergeable": obj.mergeable,
         "mruEnabled": True,
         "name": obj.name,
         "queryable": True,
-        "replicateable": True,
+        "replicateable": obj.replicateable,
         "retrieveable": True,
-        "searchable": obj.name != "Attachment",
+        "searchable": obj.searchable,
         "triggerable": True,
         "undeletable": deletable(obj),
-        "updateable": True,
+        "updateable": obj.updateable,
         "urls": sobject_urls(obj, version),
     }
 
@@ -99,20 +90,19 @@ def basic_info(obj: SObjectDef, version: str) -> dict[str, Any]:
 
 
 def _field(obj: SObjectDef, f: FieldDef) -> dict[str, Any]:
-    numeric = f.type in NUMBER_TYPES
     text_like = f.type not in _LENGTHLESS_TYPES
-    is_name = f.name == "Name" or (obj.name == "ContentVersion" and f.name == "Title")
-    defaulted = f.default is not None or f.type == "boolean" or f.name in _SYSTEM_DEFAULTED
+    is_name = f.name == obj.name_field
+    defaulted = f.default is not None or f.type == "boolean" or f.auto_number or f.name in _SYSTEM_DEFAULTED
     filterable = f.type not in ("base64", "textarea") or (f.type == "textarea" and f.length <= 255)
     return {
         "aggregatable": filterable and f.type != "boolean",
         "aiPredictionField": False,
-        "autoNumber": False,
+        "autoNumber": f.auto_number,
         "byteLength": f.length * 3 if text_like else 0,
         "calculated": False,
         "calculatedFormula": None,
         "cascadeDelete": False,
-        "caseSensitive": False,
+        "caseSensitive": f.case_sensitive,
         "compoundFieldName": None,
         "controllerName": None,
         "createable": f.createable,
@@ -126,14 +116,15 @@ def _field(obj: SObjectDef, f: FieldDef) -> dict[str, Any]:
         "displayLocationInDecimal": False,
         "encrypted": False,
         "externalId": f.external_id,
-        "extraTypeInfo": "personname" if is_name and obj.name in ("Contact", "User") else None,
+        "extraTypeInfo": "personname" if is_name and obj.name in ("Contact", "Lead", "User") else None,
         "filterable": filterable,
         "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False,
-        "groupable": filterable and not numeric and f.type not in ("datetime",),
+        # Salesforce groups by int fields (NumberOfEmployees) but not by double/currency/percent or datetime.
+        "groupable": filterable and f.type not in ("double", "currency", "percent", "datetime"),
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": f.name == "Id" or f.external_id or (f.unique and f.type == "string"),
+        "idLookup": f.lookup_key,
         "inlineHelpText": None,
         "label": f.label or f.name,
         "length": f.length if text_like else 0,
@@ -145,7 +136,7 @@ def _field(obj: SObjectDef, f: FieldDef) -> dict[str, Any]:
         "nillable": f.nillable,
         "permissionable": f.nillable and (f.createable or f.updateable) and f.name != "OwnerId",
         "picklistValues": [
-            {"active": True, "defaultValue": False, "label": value, "validFor": None, "value": value}
+            {"active": True, "defaultValue": value == f.default, "label": value, "validFor": None, "value": value}
             for value in f.picklist_values
         ],
         "polymorphicForeignKey": len(f.reference_to) > 1,
@@ -184,13 +175,13 @@ def _child_relationships(parent: SObjectDef) -> list[dict[str, Any]]:
                 continue
             children.append(
                 {
-                    "cascadeDelete": (child.name, f.name) in CASCADE_DELETE,
+                    "cascadeDelete": f.cascade_delete,
                     "childSObject": child.name,
                     "deprecatedAndHidden": False,
                     "field": f.name,
                     "junctionIdListNames": [],
                     "junctionReferenceTo": [],
-                    "relationshipName": CHILD_RELATIONSHIP_NAMES.get((child.name, f.name)),
+                    "relationshipName": f.child_relationship,
                     "restrictedDelete": False,
                 }
             )

@@ -15,7 +15,12 @@ import time
 from collections.abc import Sequence
 from types import TracebackType
 
-from airflow_provider_sfpy.emulator.cli import ADMIN_TOKEN_ENV
+from airflow_provider_sfpy.emulator import require_emulator_extra
+
+# The command line below imports the emulator's server: name the missing extra here, not in a child's traceback.
+require_emulator_extra()
+
+from airflow_provider_sfpy.emulator.cli import ADMIN_TOKEN_ENV  # noqa: E402
 
 _READY = re.compile(r"sfpy-emulator ready on (\S+)")
 
@@ -26,6 +31,9 @@ class EmulatorProcess:
     ``admin_token`` reaches the child through ``$SFPY_EMULATOR_ADMIN_TOKEN`` rather than its command
     line: other users of the machine can read command lines (``ps``), and a random token that happens
     to start with ``-`` would be taken by the argument parser for an option.
+
+    ``command`` runs another installation's emulator (``["/venv/bin/sfpy-emulator"]``, as the wheel-install
+    test does); by default it is this interpreter's ``python -m airflow_provider_sfpy.emulator``.
     """
 
     def __init__(
@@ -35,8 +43,10 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         start_timeout: float = 60.0,
         admin_token: str | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.args = list(args)
+        self.command = list(command) if command else [sys.executable, "-m", "airflow_provider_sfpy.emulator"]
         self.host = host
         self.start_timeout = start_timeout
         self.admin_token = admin_token
@@ -45,7 +55,7 @@ class EmulatorProcess:
         self._output: list[str] = []
 
     def start(self) -> EmulatorProcess:
-        cmd = [sys.executable, "-m", "airflow_provider_sfpy.emulator", "--host", self.host, "--port", "0", *self.args]
+        cmd = [*self.command, "--host", self.host, "--port", "0", *self.args]
         env = dict(os.environ)
         if self.admin_token:
             env[ADMIN_TOKEN_ENV] = self.admin_token
@@ -81,6 +91,11 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+    @property
+    def output(self) -> list[str]:
+        """The lines the emulator printed so far (ready line and banner; the last 200 at most)."""
+        return list(self._output)
 
     @property
     def pid(self) -> int | None:

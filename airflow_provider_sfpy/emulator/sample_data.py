@@ -1,4 +1,4 @@
-"""Deterministic org contents: the admin user, a small realistic seed, and large synthetic data sets.
+"""Deterministic org contents: the org and its admin user, a small realistic seed, and large synthetic data sets.
 
 Everything is drawn from ``random.Random`` with a fixed seed, so two emulators started the same day
 hold the same records with the same Ids (dates are relative to ``today`` so that "close date this
@@ -15,6 +15,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from airflow_provider_sfpy.emulator.data.crm_sample import SeedRecords, load_crm_sample
+from airflow_provider_sfpy.emulator.data.org_fixtures import (
+    ADMIN_PROFILE_ID,
+    STANDARD_USER_PROFILE_ID,
+    USER_LOCALE,
+    ensure_org,
+)
 from airflow_provider_sfpy.emulator.schema import INDUSTRIES, SCHEMA, STAGES
 from airflow_provider_sfpy.emulator.store import Store
 from airflow_provider_sfpy.emulator.values import format_datetime
@@ -76,24 +83,38 @@ DESCRIPTIONS = (
 )
 
 
-def ensure_admin(store: Store, username: str) -> str:
-    """The admin user's Id, creating the user on an empty org (also without sample data)."""
+def ensure_admin(store: Store, username: str, *, sandbox: bool = False) -> str:
+    """The admin user's Id, creating the org's own records (Organization, profiles, standard price
+    book) and the user on an empty org (also without sample data). ``sandbox``: the org is a sandbox
+    (``Organization.IsSandbox``), set when the org's records are created."""
     existing = store.user_by_username(username)
-    if existing is not None:
-        return str(existing["Id"])
-    admin_id = store.new_ids(SCHEMA["User"], 1)[0]
-    email = username if "@" in username else "admin@sfpy.example"
-    record = {**ADMIN, "Username": username, "Email": email, "IsActive": 1}
-    store.insert_records(SCHEMA["User"], [record], admin_id, record_ids=[admin_id])
+    admin_id = str(existing["Id"]) if existing is not None else store.new_ids(SCHEMA["User"], 1)[0]
+    ensure_org(store, admin_id, sandbox=sandbox)
+    if existing is None:
+        email = username if "@" in username else "admin@sfpy.example"
+        record = {**ADMIN, **USER_LOCALE, "Username": username, "Email": email, "IsActive": 1}
+        store.insert_records(
+            SCHEMA["User"], [{**record, "ProfileId": ADMIN_PROFILE_ID}], admin_id, record_ids=[admin_id]
+        )
     return admin_id
 
 
 def load_sample_data(store: Store, admin_id: str, today: date | None = None) -> None:
-    """The small, hand-shaped seed: 3 more users, 25 accounts, 50 contacts, 40 opportunities, a file."""
+    """The small, hand-shaped seed: 3 more users, 25 accounts, 50 contacts, 40 opportunities, a file,
+    and a few leads, campaigns, cases, tasks, events and products (``data.crm_sample``)."""
     rng = random.Random(SEED)
     today = today or date.today()
     users = [
-        {"FirstName": f, "LastName": last, "Username": u, "Email": u, "Alias": u[:8].replace(".", ""), "Title": t}
+        {
+            **USER_LOCALE,
+            "FirstName": f,
+            "LastName": last,
+            "Username": u,
+            "Email": u,
+            "Alias": u[:8].replace(".", ""),
+            "Title": t,
+            "ProfileId": STANDARD_USER_PROFILE_ID,
+        }
         for f, last, u, t in OTHER_USERS
     ]
     user_ids = [admin_id, *store.insert_records(SCHEMA["User"], users, admin_id)]
@@ -142,7 +163,7 @@ def load_sample_data(store: Store, admin_id: str, today: date | None = None) -> 
                 "OwnerId": user_ids[index % len(user_ids)],
             }
         )
-    store.insert_records(SCHEMA["Contact"], contacts, admin_id)
+    contact_ids = store.insert_records(SCHEMA["Contact"], contacts, admin_id)
 
     opportunities = []
     for index in range(40):
@@ -159,7 +180,7 @@ def load_sample_data(store: Store, admin_id: str, today: date | None = None) -> 
                 "OwnerId": user_ids[index % len(user_ids)],
             }
         )
-    store.insert_records(SCHEMA["Opportunity"], opportunities, admin_id)
+    opportunity_ids = store.insert_records(SCHEMA["Opportunity"], opportunities, admin_id)
 
     attachment = {
         "ParentId": account_ids[0],
@@ -169,6 +190,7 @@ def load_sample_data(store: Store, admin_id: str, today: date | None = None) -> 
         "Description": "Sample attachment",
     }
     store.insert_records(SCHEMA["Attachment"], [attachment], admin_id)
+    load_crm_sample(store, admin_id, SeedRecords(user_ids, account_ids, contact_ids, opportunity_ids), today)
 
 
 ACCOUNT_COLUMNS = (

@@ -77,6 +77,11 @@ def wait_started(server: uvicorn.Server, timeout: float = 30.0, alive: Callable[
     return True
 
 
+def ready_line(url: str, username: str) -> str:
+    """The line scripts wait for (``process.EmulatorProcess`` matches ``sfpy-emulator ready on URL``)."""
+    return f"sfpy-emulator ready on {url} (user {username})"
+
+
 def run(
     config: EmulatorConfig,
     *,
@@ -85,16 +90,18 @@ def run(
     tls_cert: str | None = None,
     tls_key: str | None = None,
     log_level: str = "warning",
-    announce: Callable[[str], None] = print,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until interrupted, calling ``announce`` with the ready line once connections are accepted."""
+    """Serve until interrupted. Once connections are accepted, ``on_ready`` gets the server's URL
+    (default: print the ready line)."""
     sock = bind_socket(host, port)
     url = server_url(host, sock.getsockname()[1], tls=bool(tls_cert))
     server = make_server(create_app(config), tls_cert=tls_cert, tls_key=tls_key, log_level=log_level)
+    announce = on_ready or (lambda served_at: print(ready_line(served_at, config.username), flush=True))
 
     def announce_when_started() -> None:
         if wait_started(server, timeout=3600):
-            announce(f"sfpy-emulator ready on {url} (user {config.username})")
+            announce(url)
 
     threading.Thread(target=announce_when_started, name="sfpy-emulator-ready", daemon=True).start()
     server.run(sockets=[sock])

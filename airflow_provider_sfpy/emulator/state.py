@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from airflow_provider_sfpy.emulator.approvals import ApprovalRegistry
 from airflow_provider_sfpy.emulator.bulk.jobs import BulkJobs
+from airflow_provider_sfpy.emulator.bulk1.jobs import Bulk1Jobs
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
 from airflow_provider_sfpy.emulator.faults import FaultRegistry, RequestLog
 from airflow_provider_sfpy.emulator.feeds import FeedStore
@@ -34,6 +35,11 @@ class EmulatorState:
     bulk: BulkJobs = field(default_factory=BulkJobs)
     #: Approval process definitions and instances (``routes/approvals.py``), in memory.
     approvals: ApprovalRegistry = field(default_factory=ApprovalRegistry)
+    #: Bulk API 1.0 jobs and batches (``routes/bulk1.py``), processed by ``bulk``'s worker threads.
+    bulk1: Bulk1Jobs = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bulk1 = Bulk1Jobs(self.config.data_dir)
 
     def base_url(self, request: Request) -> str:
         """This server's own URL: the configured one, else scheme and Host of the request."""

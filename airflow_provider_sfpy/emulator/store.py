@@ -32,10 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_sfpy.emulator import ids
-from airflow_provider_sfpy.emulator.computed import apply_computed
 from airflow_provider_sfpy.emulator.defaults import QUERY_CURSOR_TIMEOUT_SECONDS
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
-from airflow_provider_sfpy.emulator.schema import SCHEMA, FieldDef, SObjectDef, sobject_for_key_prefix
+from airflow_provider_sfpy.emulator.objects.derived import apply_derived, number_new_record
+from airflow_provider_sfpy.emulator.objects.files import document_for_version, links_for_new_document
+from airflow_provider_sfpy.emulator.objects.model import CURRENT_USER
+from airflow_provider_sfpy.emulator.schema import (
+    SCHEMA,
+    FieldDef,
+    SObjectDef,
+    cascade_children,
+    sobject_for_key_prefix,
+)
 from airflow_provider_sfpy.emulator.values import BodyLocator, now_string, to_storage
 
 DB_FILENAME = "emulator.sqlite3"
@@ -55,12 +63,8 @@ _UPDATE_WARNING = (
     "Unable to create/update fields: {fields}. Please check the security settings of this field and "
     "verify that it is read/write for your profile or permission set."
 )
-#: Deleting a parent deletes these children too (Account -> its Contacts, Opportunities, Attachments).
-_CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
-    "Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"), ("Attachment", "ParentId")),
-    "Contact": (("Attachment", "ParentId"),),
-    "Opportunity": (("Attachment", "ParentId"),),
-}
+#: Deleting a parent deletes these children too (Account -> its Contacts, Opportunities, Attachments ...).
+_CASCADE = cascade_children()
 #: Unique savepoint names for ``Store.transaction`` (nested blocks need distinct ones).
 _SAVEPOINT_IDS = itertools.count(1)
 #: Unique ids of ``UndoLog``s (each Apex run records its writes under its own).
@@ -70,6 +74,14 @@ _UNDO_TABLE = "apex_undo"
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _collation(field: FieldDef) -> str:
+    """How a lookup field's values compare: `` COLLATE NOCASE`` unless they are case-sensitive (Ids,
+    unique case-sensitive external ids). SQLite folds ASCII letters only; Salesforce folds all."""
+    if field.case_sensitive or field.type in ("id", "reference") or field.sqlite_type != "TEXT":
+        return ""
+    return " COLLATE NOCASE"
 
 
 class MultipleMatches(Exception):
@@ -162,7 +174,10 @@ class Store:
 
     def _create_tables(self) -> None:
         with self.lock, self._transaction():
+            existing = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for obj in SCHEMA.values():
+                if obj.name in existing:
+                    self._add_new_columns(obj)
                 columns = []
                 for f in obj.fields:
                     spec = f"{quote(f.name)} {f.sqlite_type}"
@@ -173,11 +188,20 @@ class Store:
                     columns.append(spec)
                 self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(obj.name)} ({', '.join(columns)})")
                 for f in obj.fields:
-                    if f.external_id or f.unique or (f.type == "reference" and f.relationship_name not in _SYSTEM_REFS):
+                    if f.name == "Id":
+                        continue
+                    if f.lookup_key or f.unique or (f.type == "reference" and f.relationship_name not in _SYSTEM_REFS):
                         self._conn.execute(
                             f"CREATE INDEX IF NOT EXISTS {quote(f'{obj.name}_{f.name}')} "
-                            f"ON {quote(obj.name)} ({quote(f.name)})"
+                            f"ON {quote(obj.name)} ({quote(f.name)}{_collation(f)})"
                         )
+
+    def _add_new_columns(self, obj: SObjectDef) -> None:
+        """Give a table kept in a ``data_dir`` the fields its object gained since (empty in old rows)."""
+        present = {row[1] for row in self._conn.execute(f"PRAGMA main.table_info({quote(obj.name)})")}
+        for f in obj.fields:
+            if f.name not in present:
+                self._conn.execute(f"ALTER TABLE {quote(obj.name)} ADD COLUMN {quote(f.name)} {f.sqlite_type}")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -386,16 +410,17 @@ class Store:
         return Blob(bytes(row[0]), meta.get("ContentType"), meta.get("Name") or meta.get("PathOnClient"))
 
     def find_by_external_id(self, obj: SObjectDef, ext_field: FieldDef, value: str) -> list[str]:
-        """Ids of the live records whose external id field equals ``value``."""
+        """Ids of the live records whose external id (or other idLookup) field equals ``value``:
+        case-insensitively unless the field is case-sensitive, as Salesforce matches upsert keys."""
         if ext_field.name == "Id":
             normalized = ids.normalize(value)
             if normalized is None:
                 return []
             value = normalized
+        column = quote(ext_field.name) + _collation(ext_field)
         with self.lock:
             rows = self._conn.execute(
-                f"SELECT Id FROM {quote(obj.name)} WHERE {quote(ext_field.name)} = ? AND IsDeleted = 0 ORDER BY rowid",
-                (value,),
+                f"SELECT Id FROM {quote(obj.name)} WHERE {column} = ? AND IsDeleted = 0 ORDER BY rowid", (value,)
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -525,7 +550,7 @@ class Store:
             for record_id, record in zip(new_ids, records, strict=True):
                 row = dict(record)
                 self._apply_defaults(obj, row, user_id)
-                apply_computed(obj.name, row)
+                apply_derived(obj.name, row)
                 self._stamp_new(obj, row, record_id, user_id, now)
                 rows.append(row)
             columns = sorted({c for row in rows for c in row})
@@ -594,7 +619,7 @@ class Store:
                 for name in _unique_fields(obj):
                     if outcome.get(name) is not None:
                         taken[name].setdefault(outcome[name], record_id)
-                apply_computed(obj.name, outcome)
+                apply_derived(obj.name, outcome)
                 self._stamp_new(obj, outcome, record_id, user_id, now)
                 rows.append(outcome)
                 results.append(record_id)
@@ -687,6 +712,8 @@ class Store:
         blobs: Mapping[str, bytes] | None = None,
     ) -> dict[str, Any]:
         creating = existing is None
+        if not (obj.createable if creating else obj.updateable):
+            raise _operation_refused(obj, creating)
         changes: dict[str, Any] = dict(blobs or {})
         read_only: list[str] = []
         for key, raw in values.items():
@@ -717,7 +744,7 @@ class Store:
             )
         self._check_references(obj, changes)
         self._check_unique(obj, changes, existing["Id"] if existing else None)
-        apply_computed(obj.name, changes, existing)
+        apply_derived(obj.name, changes, existing)
         return changes
 
     def _check_references(self, obj: SObjectDef, changes: Mapping[str, Any]) -> None:
@@ -752,11 +779,10 @@ class Store:
 
     def _apply_defaults(self, obj: SObjectDef, row: dict[str, Any], user_id: str) -> None:
         for f in obj.fields:
-            if f.name in row or not f.createable:
-                if f.type == "boolean" and row.get(f.name) is None:
+            if f.name in row:
+                if f.type == "boolean" and row[f.name] is None:
                     row[f.name] = int(bool(f.default))
-                continue
-            if f.default == "__current_user__":
+            elif f.default == CURRENT_USER:
                 row[f.name] = user_id
             elif f.default is not None:
                 row[f.name] = int(bool(f.default)) if f.type == "boolean" else f.default
@@ -773,8 +799,30 @@ class Store:
             CreatedById=user_id,
             LastModifiedById=user_id,
         )
-        if obj.name == "ContentVersion" and not row.get("ContentDocumentId"):
-            row["ContentDocumentId"] = self.new_ids(CONTENT_DOCUMENT_PREFIX, 1)[0]
+        number_new_record(obj.name, row, ids.counter_of(record_id) - FIRST_COUNTER)
+        if obj.name == "ContentVersion":
+            self._publish_version(row, user_id, now)
+
+    def _publish_version(self, version: dict[str, Any], user_id: str, now: str) -> None:
+        """File a new ContentVersion: a version without ``ContentDocumentId`` starts a new file (its
+        ContentDocument and links); one with it becomes that file's latest version."""
+        document_id = version.get("ContentDocumentId")
+        if document_id is None:
+            document_id = version["ContentDocumentId"] = self.new_ids(CONTENT_DOCUMENT_PREFIX, 1)[0]
+            version["VersionNumber"] = "1"
+            document = document_for_version(version)
+            self.insert_records(SCHEMA["ContentDocument"], [document], user_id, record_ids=[document_id])
+            self.insert_records(SCHEMA["ContentDocumentLink"], links_for_new_document(document_id, version), user_id)
+            return
+        (count,) = self._conn.execute(
+            'SELECT count(*) FROM "ContentVersion" WHERE ContentDocumentId = ?', (document_id,)
+        ).fetchone()
+        version["VersionNumber"] = str(count + 1)
+        self._conn.execute('UPDATE "ContentVersion" SET IsLatest = 0 WHERE ContentDocumentId = ?', (document_id,))
+        changes = {k: v for k, v in document_for_version(version).items() if k not in ("OwnerId", "PublishStatus")}
+        changes.update(LastModifiedDate=now, SystemModstamp=now, LastModifiedById=user_id)
+        assignments = ", ".join(f"{quote(c)} = ?" for c in changes)
+        self._conn.execute(f'UPDATE "ContentDocument" SET {assignments} WHERE Id = ?', [*changes.values(), document_id])
 
     def _row(self, obj: SObjectDef, canonical: str) -> dict[str, Any]:
         names = [f.name for f in obj.fields if f.type != "base64"]
@@ -885,6 +933,11 @@ _UNIQUE_BY_OBJECT: dict[str, tuple[str, ...]] = {}
 _VERBATIM_TEXT = frozenset({"string", "textarea", "picklist", "multipicklist", "phone", "url"})
 
 
+def _operation_refused(obj: SObjectDef, creating: bool) -> ApiError:
+    """The error for a create or update of an object that does not support it (Organization ...)."""
+    return ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {'inserted' if creating else 'updated'}")
+
+
 def _cascade_closure(object_name: str) -> list[str]:
     """``object_name`` and every object a delete of it reaches through ``_CASCADE``."""
     found = [object_name]
@@ -938,6 +991,8 @@ class _CreateBatch:
     def row(self, values: Mapping[str, object]) -> dict[str, Any]:
         """The record's storage row (defaults filled in), or the ``ApiError`` ``create`` would raise."""
         obj = self.obj
+        if not obj.createable:
+            raise _operation_refused(obj, creating=True)
         changes: dict[str, Any] = {}
         read_only: list[str] = []
         for key, raw in values.items():

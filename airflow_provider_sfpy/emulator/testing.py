@@ -22,13 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from airflow_provider_sfpy.emulator.app import create_app
-from airflow_provider_sfpy.emulator.certs import jwt_key_pair, tls_key_pair
-from airflow_provider_sfpy.emulator.config import EmulatorConfig
-from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX, ADMIN_TOKEN_HEADER
-from airflow_provider_sfpy.emulator.server import bind_socket, make_server, server_url, wait_started
-from airflow_provider_sfpy.emulator.state import EmulatorState
-from airflow_provider_sfpy.emulator.store import Store
+from airflow_provider_sfpy.emulator import require_emulator_extra
+
+# Without the ``emulator`` extra, say which packages to install rather than fail on the first missing import.
+require_emulator_extra()
+
+from airflow_provider_sfpy.emulator.app import create_app  # noqa: E402
+from airflow_provider_sfpy.emulator.certs import jwt_key_pair, tls_key_pair  # noqa: E402
+from airflow_provider_sfpy.emulator.config import EmulatorConfig  # noqa: E402
+from airflow_provider_sfpy.emulator.faults import ADMIN_PREFIX, ADMIN_TOKEN_HEADER  # noqa: E402
+from airflow_provider_sfpy.emulator.server import bind_socket, make_server, server_url, wait_started  # noqa: E402
+from airflow_provider_sfpy.emulator.state import EmulatorState  # noqa: E402
+from airflow_provider_sfpy.emulator.store import Store  # noqa: E402
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client import Client

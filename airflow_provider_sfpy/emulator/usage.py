@@ -1,8 +1,14 @@
 """Org limits and API usage counters, as reported by ``/limits`` and the ``Sforce-Limit-Info`` header.
 
 Salesforce counts every REST call against ``DailyApiRequests`` and tells the client after each call
-(``api-usage=N/15000``); clients use it to throttle. The emulator counts for real but does not refuse
-calls past the maximum (a fault rule can simulate ``REQUEST_LIMIT_EXCEEDED`` when a test needs it).
+(``api-usage=N/15000``); clients use it to throttle (``max_api_usage``, ``client/quota.py``). The
+emulator counts for real: every authenticated request that reaches a REST, Bulk or Apex REST route
+counts once, whatever its answer (``routes/common.py``, ``routes/bulk1.py``; a composite request once
+for all its subrequests), while ``GET /services/data/``, OAuth requests and requests refused for a bad
+session do not, as on Salesforce. The maximum is ``EmulatorConfig.daily_api_requests``
+(``sfpy-emulator --daily-api-requests N``). It does not refuse calls past the maximum (a fault rule can
+simulate ``REQUEST_LIMIT_EXCEEDED`` when a test needs it). Unlike Salesforce's rolling 24 hours, the
+count never falls while the emulator runs.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class ApiUsage:
     """Thread-safe consumption counters, one per limit name."""
 
     def __init__(self, daily_api_requests: int = LIMIT_MAXIMA["DailyApiRequests"]) -> None:
+        if daily_api_requests < 1:
+            raise ValueError(f"daily_api_requests must be 1 or more, got {daily_api_requests}")
         self._lock = threading.Lock()
         self._maxima = {**LIMIT_MAXIMA, "DailyApiRequests": daily_api_requests}
         self._used: dict[str, int] = {}

@@ -83,6 +83,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "slowly). Default 900; 0 for no limit.",
         "schema": {"type": ["number", "null"]},
     },
+    "max_api_usage": {
+        "label": "Max API usage",
+        "description": "Stop before the org's daily API requests (shared by all its integrations, counted over "
+        "24 hours) pass this: a fraction of the org's allocation (0.8 = 80 %) or a number of requests "
+        "(12000). The task fails before sending the request that would pass it. Empty: no limit.",
+        "schema": {"type": ["number", "null"]},
+    },
     "proxies": {
         "label": "Proxies (JSON)",
         "description": 'e.g. {"https": "http://proxy.internal:3128"}.',
@@ -109,6 +116,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "version": "62.0",
         "timeout": "120",
         "request_deadline": "900",
+        "max_api_usage": "0.8",
         "proxies": '{"https": "http://proxy:3128"}',
         "ca_bundle": "/etc/ssl/certs/corp-ca.pem",
     },

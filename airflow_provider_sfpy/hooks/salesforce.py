@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import weakref
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import httpx
 from airflow.sdk import BaseHook
 
-from airflow_provider_sfpy.client import Client, RetryPolicy, SalesforceError
+from airflow_provider_sfpy.client import Client, QueryStream, RetryPolicy, SalesforceConfigError, SalesforceError
 from airflow_provider_sfpy.client.aio import AsyncClient
 from airflow_provider_sfpy.client.errors import redact
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
@@ -109,6 +111,10 @@ class SalesforcePyHook(BaseHook):
         client = hook.get_conn()
         body, _ = client.query("SELECT Id, Name FROM Account LIMIT 5")
 
+    Code written for ``apache-airflow-providers-salesforce``'s ``SalesforceHook`` finds its helpers
+    here under the same names: ``make_query``, ``describe_object``, ``get_available_fields`` and
+    ``get_object_from_salesforce`` (see docs/migrating.md).
+
     :param sfpy_conn_id: the Airflow connection (type ``sfpy``).
     :param retry: retry policy for the client (default: 5 attempts, exponential backoff).
     """
@@ -173,6 +179,78 @@ class SalesforcePyHook(BaseHook):
         _remember(key, client)
         return client
 
+    # ------------------------------------------------------------------ the official provider's helpers
+    # Named and shaped as apache-airflow-providers-salesforce's SalesforceHook, so migrated code runs
+    # unchanged; each is a few lines over the client, which is what new code should call instead.
+
+    def make_query(
+        self, query: str, include_deleted: bool = False, query_params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Every record of a SOQL query at once: ``{"totalSize", "done": True, "records": [...]}``.
+
+        For migration: the shape the official ``SalesforceHook.make_query`` returns (simple-salesforce's
+        ``query_all``), every page read. It holds the whole result in memory, so for large results
+        prefer streaming: ``get_conn().query_records(soql)`` yields one page's records at a time, and
+        ``SalesforceQueryToFileOperator`` (REST) or ``SalesforceBulkQueryOperator`` (Bulk API 2.0)
+        write a file of any size.
+
+        Two differences from the official hook. ``totalSize`` is Salesforce's own count, so
+        ``SELECT COUNT() FROM Account`` reports the count (the official hook counts the records it
+        received, none, and says 0). The official hook hands ``query_params`` to ``requests``; the
+        only per-query setting with a meaning here is the page size, given as ``{"batch_size": 500}``
+        or ``{"headers": {"Sforce-Query-Options": "batchSize=500"}}``. Anything else is refused
+        (``SalesforceConfigError``) rather than ignored: timeouts and proxies are the connection's
+        ``timeout``, ``request_deadline`` and ``proxies`` extras.
+
+        :param query: the SOQL query.
+        :param include_deleted: use ``queryAll`` (deleted and archived records too).
+        :param query_params: the page size, as above.
+        """
+        batch_size = _query_batch_size(query_params)
+        stream: QueryStream = (
+            self.get_conn().query_more(query, include_deleted=include_deleted, batch_size=batch_size, stream=True).body
+        )
+        records = list(stream.records())
+        self.log.info(
+            "Query read %d records in %d pages (totalSize %d)", len(records), stream.pages_read, stream.total_size
+        )
+        return {"totalSize": stream.total_size, "done": True, "records": records}
+
+    def describe_object(self, obj: str) -> dict[str, Any]:
+        """The object's describe (``GET /sobjects/<obj>/describe``): its fields, relationships and metadata.
+
+        For migration: what the official ``SalesforceHook.describe_object`` returns. New code can call
+        ``get_conn().sobjects(object_type=obj).describe()``, which also gives the response (API usage).
+        An unknown object raises ``SalesforceNotFoundError``.
+        """
+        body, _ = self.get_conn().sobjects(object_type=obj).describe()
+        return cast("dict[str, Any]", body)
+
+    def get_available_fields(self, obj: str) -> list[str]:
+        """The API names of the object's fields, in describe order (for migration, as the official hook)."""
+        return [str(field["name"]) for field in self.describe_object(obj)["fields"]]
+
+    def get_object_from_salesforce(self, obj: str, fields: Iterable[str]) -> dict[str, Any]:
+        """Every record of ``obj`` with ``fields``: ``make_query("SELECT <fields> FROM <obj>")``.
+
+        For migration, as the official hook, with one difference: the object and field names are
+        checked to be SOQL names (``Name``, ``Owner.Name``, ``ns__Field__c``) before they are put into
+        the query, so a value from elsewhere cannot change what the query does; anything else raises
+        ``SalesforceConfigError``. For large objects prefer ``SalesforceBulkQueryOperator``.
+        """
+        names = list(fields)
+        if not names:
+            raise SalesforceConfigError(f"get_object_from_salesforce({obj!r}, ...) needs at least one field")
+        if not isinstance(obj, str) or not _SOQL_NAME.fullmatch(obj):
+            raise SalesforceConfigError(f"{obj!r} is not an sObject name such as 'Account' or 'Invoice__c'")
+        wrong = [name for name in names if not isinstance(name, str) or not _SOQL_FIELD_PATH.fullmatch(name)]
+        if wrong:
+            raise SalesforceConfigError(
+                f"not SOQL field names: {', '.join(map(repr, wrong))} (give names such as 'Name' or 'Owner.Name')"
+            )
+        self.log.info("Querying %d fields of every %s", len(names), obj)
+        return self.make_query(f"SELECT {', '.join(names)} FROM {obj}")
+
     def test_connection(self) -> tuple[bool, str]:
         """Log in and read the org's limits; say what failed if anything does. Never raises.
 
@@ -189,8 +267,13 @@ class SalesforcePyHook(BaseHook):
             client.login()
             mask(client.session_id)
             secrets.append(client.session_id)
-            _, response = client.limits()
-            usage = f", API usage {response.api_usage.used}/{response.api_usage.max}" if response.api_usage else ""
+            known = client.quota.usage if client.quota is not None else None
+            if known is None:  # no max_api_usage, or /limits refused at login: ask once
+                _, response = client.limits()
+                known = response.api_usage
+            usage = f", API usage {known.used}/{known.max}" if known else ""
+            if known and client.quota is not None:
+                usage += f", max_api_usage stops at {client.quota.max_usage.allowed(known.max):,}"
             return True, redact(
                 f"Connected to {client.instance_url} with the {settings.auth_type} flow as "
                 f"{settings.username or 'the connected app user'} (API v{client.version}{usage}).",
@@ -240,3 +323,37 @@ class SalesforcePyHook(BaseHook):
             "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
             "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
         }
+
+
+#: An sObject or field API name (``Account``, ``ns__Invoice__c``), and a dotted relationship path (``Owner.Name``).
+_SOQL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_SOQL_FIELD_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
+_BATCH_SIZE_OPTION = re.compile(r"\s*batchSize\s*=\s*(\d+)\s*", re.IGNORECASE)
+_QUERY_OPTIONS_HEADER = "sforce-query-options"
+
+
+def _query_batch_size(query_params: Mapping[str, Any] | None) -> int | None:
+    """The page size asked for in ``make_query``'s ``query_params``; what cannot be honoured is refused.
+
+    The official hook passes ``query_params`` to ``requests`` as keyword arguments, so the one
+    setting with a Salesforce meaning is the ``Sforce-Query-Options: batchSize=N`` header (200 to
+    2,000 records; https://developer.salesforce.com/docs/platform/api-rest/guide/headers-queryoptions.html).
+    """
+    params = dict(query_params or {})
+    batch_size = params.pop("batch_size", None)
+    headers = dict(params.pop("headers", None) or {})
+    for name in [name for name in headers if str(name).lower() == _QUERY_OPTIONS_HEADER]:
+        option = _BATCH_SIZE_OPTION.fullmatch(str(headers.pop(name)))
+        if option is None:
+            raise SalesforceConfigError(f"the {name} header takes 'batchSize=N' (N from 200 to 2000)")
+        batch_size = int(option.group(1))
+    refused = [*map(str, params), *(f"headers[{name!r}]" for name in headers)]
+    if refused:
+        raise SalesforceConfigError(
+            f"make_query's query_params cannot carry {', '.join(refused)}: the only per-query setting is the page "
+            "size, {'batch_size': 500} or {'headers': {'Sforce-Query-Options': 'batchSize=500'}}. Timeouts and "
+            "proxies are the connection's timeout, request_deadline and proxies extras."
+        )
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)):
+        raise SalesforceConfigError(f"the page size must be a whole number from 200 to 2000, not {batch_size!r}")
+    return batch_size

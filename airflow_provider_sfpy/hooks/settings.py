@@ -28,6 +28,7 @@ from airflow_provider_sfpy.client.auth import (
     SessionFlow,
 )
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
+from airflow_provider_sfpy.client.quota import MaxApiUsage
 from airflow_provider_sfpy.client.transport import DEFAULT_REQUEST_DEADLINE
 from airflow_provider_sfpy.client.urls import DEFAULT_LOGIN_URL
 from airflow_provider_sfpy.hooks.connection_fields import AUTH_TYPES, CONN_TYPE
@@ -190,6 +191,11 @@ class ConnectionSettings:
             raise SalesforceConfigError(f"connection extra request_deadline={raw!r} must be 0 (no limit) or more")
         return seconds or None
 
+    def max_api_usage(self) -> MaxApiUsage | None:
+        """Extra ``max_api_usage``: stop before the org's daily API usage passes it, a fraction of the org's
+        allocation (``0.8``) or a number of requests (``12000``); unset: no limit (see ``client/quota.py``)."""
+        return MaxApiUsage.parse(self.extra("max_api_usage"), setting="connection extra max_api_usage")
+
     def proxies(self) -> dict[str, str] | None:
         raw = self.extra("proxies")
         if raw is None or isinstance(raw, dict):
@@ -222,6 +228,7 @@ class ConnectionSettings:
             ca_bundle=self.extra("ca_bundle"),
             retry=retry,
             request_deadline=self.request_deadline(),
+            max_api_usage=self.max_api_usage(),
         )
         client.transport.redactor.add(*self.secrets())
         return client
@@ -251,6 +258,7 @@ def build_async_client(
         retry=retry,
         http=http,
         request_deadline=settings.request_deadline(),
+        max_api_usage=settings.max_api_usage(),
     )
 
 

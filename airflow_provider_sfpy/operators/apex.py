@@ -73,9 +73,10 @@ class SalesforceApexRestOperator(SalesforceBaseOperator):
         SalesforceApexRestOperator(task_id="summary", path="AccountSummary", query_params={"industry": "Banking"})
 
     :param path: the endpoint path after ``/services/apexrest/`` (templated).
-    :param method: HTTP method.
-    :param query_params: query parameters (templated). (``params`` is Airflow's own DAG-params argument.)
-    :param body: JSON body (templated).
+    :param method: GET, POST, PUT, PATCH or DELETE (default ``'GET'``).
+    :param query_params: query parameters (templated); ``params`` is Airflow's own DAG-params argument
+        (default ``None``).
+    :param body: JSON body (templated) (default ``None``: no body).
     """
 
     template_fields: Sequence[str] = ("path", "query_params", "body")

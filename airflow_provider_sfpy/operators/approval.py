@@ -1,4 +1,8 @@
-"""``SalesforceApprovalOperator``: submit records for approval, or approve/reject work items."""
+"""``SalesforceApprovalOperator``: submit records for approval, or approve/reject work items.
+
+Request fields and what Salesforce does when one is left out: "Submit, Approve, or Reject Process
+Approvals", https://developer.salesforce.com/docs/platform/api-rest/guide/resources-process-approvals-post.html
+"""
 
 from __future__ import annotations
 
@@ -30,11 +34,14 @@ class SalesforceApprovalOperator(SalesforceBaseOperator):
 
     :param action: ``Submit`` (context ids are records), ``Approve`` or ``Reject`` (context ids are work items).
     :param context_ids: one id, several (list or comma-separated), or records with ``Id`` (templated).
-    :param comments: comment attached to each request (templated).
-    :param next_approver_ids: user ids for the next approval step.
-    :param process_definition: approval process name or id (``processDefinitionNameOrId``).
-    :param skip_entry_criteria: skip the process's entry criteria (Submit only).
-    :param context_actor_id: submit on behalf of this user.
+    :param comments: comment attached to each request (templated) (default ``None``).
+    :param next_approver_ids: user ids for the next approval step (templated) (default ``None``).
+    :param process_definition: approval process name or id (``processDefinitionNameOrId``) (templated)
+        (default ``None``: Salesforce takes the first process, in process order, whose entry criteria
+        the record meets).
+    :param skip_entry_criteria: skip the process's entry criteria, Submit only (default ``None``: not
+        sent, so Salesforce evaluates them).
+    :param context_actor_id: submit on behalf of this user (default ``None``: the connection's user).
     :returns: ``{"instance_ids", "new_workitem_ids", "statuses", "results"}``.
     """
 

@@ -23,7 +23,7 @@ DEFERRAL_TIMEOUT_GRACE_SECONDS = 300.0
 class SalesforceBaseOperator(BaseOperator):
     """Base of the sfpy operators.
 
-    :param sfpy_conn_id: the ``sfpy`` Airflow connection to use (default ``sfpy_default``).
+    :param sfpy_conn_id: the ``sfpy`` Airflow connection to use (default ``'sfpy_default'``).
     """
 
     def __init__(self, *, sfpy_conn_id: str = SalesforcePyHook.default_conn_name, **kwargs: Any) -> None:

@@ -1,12 +1,14 @@
-"""``SalesforceBulkIngestOperator``: load a CSV of any size through Bulk API 2.0, then wait without a worker slot.
+"""``SalesforceBulkIngestOperator``: load a CSV of any size through Bulk API 2.0 and wait for the jobs.
 
 The source is streamed and split on record boundaries into uploads under the limit (100 MB by
 default), one job each; every job is closed as soon as its data is up and its id pushed to XCom at
-once (so a retry, or a person, can find it). The wait is deferred to the triggerer by default
-(``[operators] default_deferrable``) or done by polling. Results are delivered failed-rows-first, to
-object storage or XCom, before any failure is raised: no failed row is ever lost. Once the data is
-loaded, a result CSV too big for XCom never fails the task (a retry would load everything again): it
-is left out of XCom and named in the outcome's ``omitted_results``, to be downloaded from Salesforce.
+once (so a retry, or a person, can find it). The wait polls on the worker unless the task is
+deferrable (``deferrable=True``, or ``[operators] default_deferrable = True`` in Airflow's
+configuration, which a stock install leaves False); then the triggerer waits and the worker slot
+is free. Results are delivered failed-rows-first, to object storage or XCom, before any failure is
+raised: no failed row is ever lost. Once the data is loaded, a result CSV too big for XCom never
+fails the task (a retry would load everything again): it is left out of XCom and named in the
+outcome's ``omitted_results``, to be downloaded from Salesforce.
 """
 
 from __future__ import annotations
@@ -73,28 +75,39 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
             object_type="Account",
             operation="upsert",
             external_id_field="External_Id__c",
-            source="s3://landing/accounts/{{ ds }}.csv",
+            source="s3://landing/accounts/{{ (dag_run.logical_date or dag_run.run_after) | ds }}.csv",
             source_conn_id="aws_default",
-            results_destination="s3://landing/accounts/{{ ds }}/results/",
+            results_destination="s3://landing/accounts/{{ (dag_run.logical_date or dag_run.run_after) | ds }}/results/",
             results_conn_id="aws_default",
         )
 
     :param object_type: the sObject (templated).
     :param operation: ``insert``, ``update``, ``upsert``, ``delete`` or ``hardDelete``.
-    :param source: the CSV, an ObjectStoragePath URL (templated). Or give ``records`` instead.
-    :param records: records (dicts) from a literal, template or XComArg, loaded as one CSV (templated).
-    :param external_id_field: for ``upsert`` (templated).
-    :param column_delimiter: COMMA, TAB, PIPE, SEMICOLON, CARET or BACKQUOTE.
-    :param line_ending: LF or CRLF; default: the file's own.
-    :param max_upload_bytes: upload size per job (at most Salesforce's 100 MB).
-    :param results_destination: folder URL for result CSVs (``<job>-failed.csv`` ...); else they go to XCom.
-    :param max_failed_records: more failed rows than this fail the task (after the results are saved).
+    :param source: the CSV, an ObjectStoragePath URL (templated) (default ``None``; give it or ``records``).
+    :param source_conn_id: the Airflow connection for the source's storage (templated) (default ``None``).
+    :param records: records (dicts) from a literal, template or XComArg, loaded as one CSV (templated)
+        (default ``None``).
+    :param external_id_field: for ``upsert``: the external id column (templated) (default ``None``).
+    :param column_delimiter: COMMA, TAB, PIPE, SEMICOLON, CARET or BACKQUOTE (default ``'COMMA'``).
+    :param line_ending: LF or CRLF (default ``None``: the file's own; CRLF for ``records``).
+    :param max_upload_bytes: upload size per job, at most Salesforce's 100 MB (default ``100_000_000``).
+    :param results_destination: folder URL for result CSVs (``<job>-failed.csv`` ...); missing local
+        folders are created (templated) (default ``None``: the results go to XCom).
+    :param results_conn_id: the Airflow connection for ``results_destination`` (templated) (default ``None``).
+    :param max_failed_records: more failed rows than this fail the task, after the results are saved
+        (default ``0``: any failed row fails the task).
     :param max_xcom_result_bytes: without ``results_destination``, the largest result CSV (per job and
         kind) kept in XCom. A larger one does not fail the task: it is not downloaded past the cap, its
-        entry in ``results`` is ``None``, it is described in ``omitted_results`` and a warning is logged.
-    :param deferrable: wait in the triggerer (default from ``[operators] default_deferrable``).
-    :param poll_interval: seconds between job polls (grows 1.5x up to ``max_poll_interval``).
-    :param wait_timeout: give up waiting after this long (seconds).
+        entry in ``results`` is ``None``, it is described in ``omitted_results`` and a warning is logged
+        (default ``1_000_000``).
+    :param deferrable: wait in the triggerer instead of a worker slot (default ``False``: Airflow's
+        ``[operators] default_deferrable``, which a stock install leaves False).
+    :param poll_interval: seconds between job polls at first; each wait grows 1.5x up to
+        ``max_poll_interval`` (default ``5.0``).
+    :param max_poll_interval: the longest wait between two polls, in seconds (default ``60.0``).
+    :param wait_timeout: give up waiting for the jobs after this many seconds (default ``86400``, one day).
+    :param retry_after_load: on Airflow 3.1/3.2 only: let Airflow retry a try that failed after jobs
+        were created, accepting that rows may load twice (default ``False``).
     :returns: (also pushed to XCom as ``bulk_results`` before any failure is raised)
         ``{"jobs": {job_id: summary}, "records_processed": int, "records_failed": int,
         "results": {"failed" | "unprocessed" | "successful": {job_id: path | csv-text | None}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.client
@@ -23,14 +24,20 @@ from airflow.sdk.exceptions import AirflowException
 from airflow_provider_sfpy.client.bulk2 import Query, QueryResultPage
 from airflow_provider_sfpy.client.errors import SalesforceConnectionError, SalesforceError, SalesforceNotFoundError
 from airflow_provider_sfpy.formats.csv_records import CsvRecordCounter
+from airflow_provider_sfpy.formats.file_names import WriterOutput, file_output
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
+from airflow_provider_sfpy.operators.incremental import IncrementalRun, plan_run, write_metadata
+from airflow_provider_sfpy.operators.incremental_pages import CsvPageColumns
+from airflow_provider_sfpy.operators.incremental_setup import incremental_setup
+from airflow_provider_sfpy.operators.incremental_soql import soql_datetime
 from airflow_provider_sfpy.operators.storage import (
     atomic_write,
     check_file_destination,
-    ensure_local_folder,
+    known_before_run,
     storage_path,
 )
 from airflow_provider_sfpy.operators.task_state import TaskState
+from airflow_provider_sfpy.operators.watermark import WatermarkStore, watermark_asset
 
 #: The task state store key under which the query job of this task instance is recorded.
 STATE_KEY = "sfpy_bulk_query"
@@ -53,6 +60,12 @@ STREAM_CUT_ERRORS: tuple[type[BaseException], ...] = (
     http.client.HTTPException,
 )
 RETRY_NEW_JOB_STATES = frozenset({"Failed", "Aborted"})
+#: What the files are: uncompressed CSV, as Salesforce sends it.
+OUTPUT = WriterOutput(
+    "SalesforceBulkQueryOperator",
+    formats=("csv",),
+    hint="; for JSON Lines, Parquet or gzip, export with SalesforceQueryToFileOperator",
+)
 
 
 class _ShortPage(Exception):
@@ -69,14 +82,22 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
     Each results page (``Sforce-Locator``) becomes a part file ``part-00001.csv``... under
     ``destination``; with ``combine=True`` the pages are written into the single file
     ``destination`` instead (one header). Bulk query suits extracts of millions of rows: Salesforce
-    builds the result set server-side while the task waits, deferred by default.
+    builds the result set server-side while the task waits. The wait takes a worker slot unless
+    the task is deferrable (``deferrable=True``, or ``[operators] default_deferrable = True`` in
+    Airflow's configuration, which a stock install leaves False); then the triggerer waits.
+
+    **Files are uncompressed CSV**, and the destination's name must not say otherwise: ``.parquet``,
+    ``.jsonl``, ``.json`` or ``.gz`` (on the combined file, or on the folder of parts) is refused
+    when the DAG is parsed, or for a templated destination when the task starts, before a job is
+    created (the rules in ``airflow_provider_sfpy.formats.file_names``). For those formats, or
+    gzip, use ``SalesforceQueryToFileOperator``. Missing local folders are created.
 
     Example::
 
         SalesforceBulkQueryOperator(
             task_id="extract_contacts",
             soql="SELECT Id, Email, Account.Name FROM Contact",
-            destination="s3://lake/salesforce/contacts/{{ ds }}/",
+            destination="s3://lake/salesforce/contacts/{{ (dag_run.logical_date or dag_run.run_after) | ds }}/",
             destination_conn_id="aws_default",
         )
 
@@ -107,12 +128,36 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
     :param destination: a folder URL for part files, or a file URL with ``combine=True`` (templated).
         A folder destination must not be an existing file, and a ``combine=True`` destination must
         not be an existing folder; both are refused before anything is queried.
-    :param include_deleted: ``queryAll``.
-    :param max_records_per_page: ``maxRecords`` per results page (Salesforce picks when unset).
-    :returns: ``{"job_id", "paths", "rows", "manifest"}`` (``manifest`` is ``None`` with ``combine=True``).
+    :param destination_conn_id: the Airflow connection for the destination's storage (templated)
+        (default ``None``: the storage's own credential lookup).
+    :param include_deleted: ``queryAll``: deleted and archived records too (default ``False``).
+    :param max_records_per_page: ``maxRecords`` per results page (default ``None``: Salesforce picks).
+    :param combine: write one file ``destination`` instead of a folder of part files (default ``False``).
+    :param deferrable: wait in the triggerer instead of a worker slot (default ``False``: Airflow's
+        ``[operators] default_deferrable``, which a stock install leaves False).
+    :param poll_interval: seconds before the first re-check of the job; each wait grows 1.5x up to
+        ``max_poll_interval`` (default ``5.0``).
+    :param max_poll_interval: the longest wait between two checks, in seconds (default ``60.0``).
+    :param wait_timeout: give up waiting for the job after this many seconds (default ``86400``, one day).
+    :param incremental_key: export only what changed since the last successful run: a datetime field
+        of the object (``True`` means ``SystemModstamp``) (default ``None``: export everything). Needs
+        Airflow 3.3 (refused when the DAG is parsed on earlier versions). The watermark lives in the
+        state store of the first ``Asset`` in ``outlets`` (without one the task declares
+        ``Asset("salesforce://<sfpy_conn_id>/<Object>")``); the query must be ``SELECT ... FROM Object
+        [WHERE ...]`` and each run's job queries ``(WHERE) AND key >= watermark AND key <= <run start>``
+        (not sorted: ordering disables Bulk API 2.0's PK chunking). With ``include_deleted`` the job is a
+        ``queryAll`` and ``IsDeleted`` is added to the columns. The window, row count and whether the run
+        was full or incremental go to the manifest's ``incremental`` entry (with ``combine=True``: to
+        ``<destination>.meta.json``) and to XCom; the highest key in the files becomes the new watermark
+        once they are in place. A retry of the same task instance re-sends the same window, so it can
+        re-use the job. See ``airflow_provider_sfpy.operators.incremental``.
+    :param full_refresh: ignore the watermark and export everything up to the run's start, then
+        store a new watermark; also set by ``dag_run.conf["full_refresh"]`` (templated) (default ``False``).
+    :returns: ``{"job_id", "paths", "rows", "manifest"}`` (``manifest`` is ``None`` with ``combine=True``),
+        plus ``incremental`` (the window, rows and watermarks) with ``incremental_key``.
     """
 
-    template_fields: Sequence[str] = ("soql", "destination", "destination_conn_id")
+    template_fields: Sequence[str] = ("soql", "destination", "destination_conn_id", "full_refresh")
     template_ext: Sequence[str] = (".soql",)
     ui_color = "#00a1e0"
 
@@ -129,8 +174,17 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         wait_timeout: float = 24 * 3600.0,
+        incremental_key: str | bool | None = None,
+        full_refresh: bool | str = False,
         **kwargs: Any,
     ) -> None:
+        self.incremental = incremental_setup(
+            incremental_key,
+            soql=soql,
+            include_deleted=include_deleted,
+            deleted_destination=None,
+            operator_kwargs=kwargs,
+        )
         super().__init__(**kwargs)
         if not soql or not soql.strip():
             raise ValueError("soql is empty")
@@ -146,21 +200,29 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.wait_timeout = wait_timeout
+        self.incremental_key = incremental_key
+        self.full_refresh = full_refresh
+        self._incremental_run: IncrementalRun | None = None
+        if known_before_run(destination):
+            file_output(str(destination), OUTPUT)  # a name that promises another format: refused now
 
     def execute(self, context: Context) -> Any:
         self._checked_destination()
         state = TaskState(context, STATE_KEY)
-        job_id = self._recorded_job(state)
+        soql, include_deleted = self._job_query(context, state)
+        job_id = self._recorded_job(state, soql, include_deleted)
         if job_id is None:
-            job, _ = self.client.jobs.query.create(self.soql, include_deleted=self.include_deleted)
+            job, _ = self.client.jobs.query.create(soql, include_deleted=include_deleted)
             job_id = str(job["id"])
             # Recorded before waiting: a retry from here on finds the job instead of starting another.
+            run = self._incremental_run
             state.save(
                 {
                     "job_id": job_id,
-                    "query_sha256": self._query_key(),
-                    "soql": self.soql[:1000],
+                    "query_sha256": _query_key(soql, include_deleted),
+                    "soql": soql[:1000],
                     "created_at": _now(),
+                    **({"incremental": run.to_json()} if run is not None else {}),
                 }
             )
             self.log.info("Bulk query job %s created", job_id)
@@ -176,10 +238,50 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         ((job_id, summary),) = event["jobs"].items()
         return self._download(job_id, summary, context)
 
+    def _job_query(self, context: Context, state: TaskState) -> tuple[str, bool]:
+        """The SOQL and query vs. queryAll of this run's job: the window of an incremental export."""
+        if self.incremental is None:
+            return self.soql, self.include_deleted
+        run, _ = plan_run(
+            context,
+            client=self.client,
+            settings=self.incremental,
+            soql=self.soql,
+            asset=self._watermark_asset(),
+            full_refresh=self.full_refresh,
+            owner=f"{self.dag_id}.{self.task_id}",
+            log=self.log,
+        )
+        recorded = state.load()
+        run = run.with_recorded_window(recorded.get("incremental") if recorded else None)
+        self._incremental_run = run
+        self.log.info("%s", run.describe())
+        return run.query(ordered=False), self.incremental.deletes_in_main_file
+
+    def _watermark_asset(self) -> Any:
+        asset = watermark_asset(self.outlets)
+        assert asset is not None, "an incremental export always has an outlet asset"
+        return asset
+
+    def _resumed_run(self, context: Context) -> IncrementalRun | None:
+        """This run's plan: planned by this try, or (after a deferral) recorded in the task state."""
+        if self.incremental is None or self._incremental_run is not None:
+            return self._incremental_run
+        recorded = TaskState(context, STATE_KEY).load()
+        if not recorded or "incremental" not in recorded:
+            raise AirflowException(
+                "the window of this incremental Bulk query is not in the task state store; clear the task to run "
+                "it again"
+            )
+        return IncrementalRun.restore(
+            recorded["incremental"], settings=self.incremental, soql=self.soql, asset=self._watermark_asset()
+        )
+
     # ------------------------------------------------------------------ destination and resumption
 
     def _checked_destination(self) -> ObjectStoragePath:
         """The destination, refused up front when it cannot hold what this operator writes."""
+        file_output(str(self.destination), OUTPUT)
         base = storage_path(self.destination, self.destination_conn_id)
         if self.combine:
             check_file_destination(
@@ -196,17 +298,13 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             )
         return base
 
-    def _query_key(self) -> str:
-        """What must not change for a recorded job to be re-used: the SOQL and query vs. queryAll."""
-        return hashlib.sha256(json.dumps([self.soql, self.include_deleted]).encode()).hexdigest()
-
-    def _recorded_job(self, state: TaskState) -> str | None:
+    def _recorded_job(self, state: TaskState, soql: str, include_deleted: bool) -> str | None:
         """The query job an earlier try of this task instance created, if it can still be used."""
         recorded = state.load()
         job_id = recorded.get("job_id") if recorded else None
         if recorded is None or not isinstance(job_id, str) or not job_id:
             return None
-        if recorded.get("query_sha256") != self._query_key():
+        if recorded.get("query_sha256") != _query_key(soql, include_deleted):
             self.log.info(
                 "An earlier try ran Bulk query job %s for another query (the SOQL or include_deleted changed); "
                 "creating a new job",
@@ -248,20 +346,76 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             raise AirflowException(
                 f"Bulk query job {job_id} ended {summary.get('state')}: {summary.get('errorMessage') or 'no message'}"
             )
+        run = self._resumed_run(context)
+        soql = run.query(ordered=False) if run is not None else self.soql
+        include_deleted = self.incremental.deletes_in_main_file if self.incremental else self.include_deleted
+        watch = _page_watcher(run)
         base = storage_path(self.destination, self.destination_conn_id)
         query = self.client.jobs.query
-        manifest: str | None = None
+        manifest: dict[str, Any] | None = None
         if self.combine:
-            rows = self._download_combined(query, job_id, base)
+            saved = self._download_combined(query, job_id, base, watch)
             paths = [str(base)]
         else:
-            paths, rows, manifest = self._download_parts(query, job_id, base)
+            saved = self._download_parts(query, job_id, base, watch)
+            paths = [str(base / part.name) for part in saved]
+            manifest = {
+                "job_id": job_id,
+                "query": soql,
+                "include_deleted": include_deleted,
+                "parts": [{"name": part.name, "rows": part.rows, "bytes": part.bytes} for part in saved],
+                "rows": sum(part.rows for part in saved),
+                "bytes": sum(part.bytes for part in saved),
+            }
+        rows = sum(part.rows for part in saved)
         self.log.info("Bulk query %s: %d records in %d file(s)", job_id, rows, len(paths))
+        result: dict[str, Any] = {"job_id": job_id, "paths": paths, "rows": rows, "manifest": None}
+        described = watermark = None
+        if run is not None:
+            described, watermark = self._describe_incremental(run, saved, soql=soql, path=str(base), rows=rows)
+            result["incremental"] = described
+        if manifest is not None:
+            manifest_path = base / MANIFEST_NAME
+            with atomic_write(manifest_path) as out:
+                extra = {"incremental": described} if described is not None else {}
+                out.write(json.dumps({**manifest, **extra, "completed_at": _now()}, indent=2).encode("utf-8"))
+            result["manifest"] = str(manifest_path)
+        elif described is not None:
+            described["metadata_path"] = write_metadata(base, described)
+        if run is not None and described is not None:
+            run.commit(context, WatermarkStore(context, run.asset), watermark, [described])
+            self.log.info("Watermark of %s is now %s", run.asset.uri, described["watermark"]["new"])
         state = TaskState(context, STATE_KEY)
         recorded = state.load()
         if recorded is not None and recorded.get("job_id") == job_id:
             state.save({**recorded, "downloaded_at": _now(), "rows": rows})
-        return {"job_id": job_id, "paths": paths, "rows": rows, "manifest": manifest}
+        return result
+
+    def _describe_incremental(
+        self, run: IncrementalRun, saved: Sequence[_SavedPage], *, soql: str, path: str, rows: int
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """The incremental facts of this run's files (window, rows, watermarks) for the manifest and XCom,
+        and the new watermark."""
+        columns = [part.columns for part in saved if part.columns is not None]
+        watermark = run.next_watermark(seen.keys.highest for seen in columns)
+        beyond = sum(seen.keys.beyond_upper for seen in columns)
+        if beyond:
+            self.log.warning(
+                "%d rows carry a %s after the window's end; they stay for the next run too", beyond, run.settings.key
+            )
+        contents = "changes and deletes" if run.settings.deletes_in_main_file else "changes"
+        described = run.file_metadata(
+            path=path,
+            soql=soql,
+            rows=rows,
+            deleted_rows=sum(seen.deleted_rows for seen in columns),
+            contents=contents,
+        )
+        described["watermark"] = {
+            "previous": soql_datetime(run.previous) if run.previous else None,
+            "new": soql_datetime(watermark) if watermark else None,
+        }
+        return described, watermark
 
     def _pages(self, query: Query, job_id: str) -> Iterator[tuple[QueryResultPage, str | None]]:
         """Each results page with the locator it was requested with (``None`` for the first)."""
@@ -270,47 +424,41 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             yield page, locator
             locator = page.locator
 
-    def _download_combined(self, query: Query, job_id: str, base: ObjectStoragePath) -> int:
+    def _download_combined(
+        self, query: Query, job_id: str, base: ObjectStoragePath, watch: Callable[[], CsvPageColumns] | None
+    ) -> list[_SavedPage]:
         """Every page into one file (one header). Each page is first saved whole to a local spool,
         so a page cut short can be fetched again without leaving half of it in the file."""
-        rows = 0
+        saved_pages: list[_SavedPage] = []
         with atomic_write(base) as out:
             for number, (page, locator) in enumerate(self._pages(query, job_id)):
                 spool = _Spool()
-                saved = self._save_page(query, job_id, page, locator, spool.open, what=f"page {number + 1}")
+                saved = self._save_page(
+                    query, job_id, page, locator, spool.open, what=f"page {number + 1}", watch=watch
+                )
                 assert spool.file is not None
                 with spool.file as data:
                     _copy_page(_blocks(data), out, skip_header=number > 0)
-                rows += saved.rows
-        return rows
+                saved_pages.append(saved)
+        return saved_pages
 
-    def _download_parts(self, query: Query, job_id: str, base: ObjectStoragePath) -> tuple[list[str], int, str]:
-        ensure_local_folder(base)
+    def _download_parts(
+        self, query: Query, job_id: str, base: ObjectStoragePath, watch: Callable[[], CsvPageColumns] | None
+    ) -> list[_SavedPage]:
+        """Each page into its own part file; the caller writes the manifest once they are all in place."""
         manifest_path = base / MANIFEST_NAME
         # Readers trust the manifest: once old parts start being replaced it must no longer be there.
         manifest_path.unlink(missing_ok=True)
-        parts: list[dict[str, Any]] = []
-        paths: list[str] = []
+        saved_pages: list[_SavedPage] = []
         for number, (page, locator) in enumerate(self._pages(query, job_id), start=1):
             path = base / f"part-{number:05d}.csv"
-            saved = self._save_page(query, job_id, page, locator, functools.partial(atomic_write, path), what=path.name)
-            parts.append({"name": path.name, "rows": saved.rows, "bytes": saved.bytes})
-            paths.append(str(path))
+            saved = self._save_page(
+                query, job_id, page, locator, functools.partial(atomic_write, path), what=path.name, watch=watch
+            )
+            saved_pages.append(dataclasses.replace(saved, name=path.name))
             self.log.info("Saved page %d (%d records) to %s", number, saved.rows, path)
-        self._remove_stale_files(base, {part["name"] for part in parts})
-        rows = sum(part["rows"] for part in parts)
-        manifest = {
-            "job_id": job_id,
-            "query": self.soql,
-            "include_deleted": self.include_deleted,
-            "parts": parts,
-            "rows": rows,
-            "bytes": sum(part["bytes"] for part in parts),
-            "completed_at": _now(),
-        }
-        with atomic_write(manifest_path) as out:
-            out.write(json.dumps(manifest, indent=2).encode("utf-8"))
-        return paths, rows, str(manifest_path)
+        self._remove_stale_files(base, {part.name for part in saved_pages})
+        return saved_pages
 
     def _remove_stale_files(self, base: ObjectStoragePath, keep: set[str]) -> None:
         """Delete part files of earlier runs that this run did not write, and orphaned ``.partial`` files."""
@@ -334,6 +482,7 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         open_sink: Callable[[], AbstractContextManager[IO[bytes]]],
         *,
         what: str,
+        watch: Callable[[], CsvPageColumns] | None = None,
     ) -> _SavedPage:
         """Copy one page into a fresh sink; a download cut short is discarded and requested again.
 
@@ -354,10 +503,13 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
                     )
                 page = again
             counter = CsvRecordCounter()
+            columns = watch() if watch is not None else None
             try:
                 with open_sink() as out:
                     for chunk in page.chunks:
                         counter.feed(chunk)
+                        if columns is not None:
+                            columns.feed(chunk)
                         out.write(chunk)
                     short = counter.shortfall(page.number_of_records)
                     if short:
@@ -382,7 +534,9 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
                     counter.records,
                     page.number_of_records,
                 )
-            return _SavedPage(rows=counter.records, bytes=counter.bytes)
+            if columns is not None:
+                columns.close()
+            return _SavedPage(rows=counter.records, bytes=counter.bytes, columns=columns)
         raise SalesforceConnectionError(
             f"Bulk query job {job_id}: the download of {what} was cut off {PAGE_ATTEMPTS} times (last: {problem}). "
             "Nothing partial was kept; the task can be retried (Salesforce keeps the results for about 7 days).",
@@ -394,6 +548,22 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
 class _SavedPage:
     rows: int
     bytes: int
+    #: What an incremental export saw in the page (its highest key, its deleted rows).
+    columns: CsvPageColumns | None = None
+    name: str = ""
+
+
+def _query_key(soql: str, include_deleted: bool) -> str:
+    """What must not change for a recorded job to be re-used: the SOQL and query vs. queryAll."""
+    return hashlib.sha256(json.dumps([soql, include_deleted]).encode()).hexdigest()
+
+
+def _page_watcher(run: IncrementalRun | None) -> Callable[[], CsvPageColumns] | None:
+    """A fresh reader of each page's key column (and deleted rows), for an incremental export."""
+    if run is None:
+        return None
+    settings, upper = run.settings, run.window.upper
+    return lambda: CsvPageColumns(settings.key, upper, count_deleted=settings.deletes_in_main_file)
 
 
 class _Spool:

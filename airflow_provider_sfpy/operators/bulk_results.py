@@ -58,8 +58,8 @@ def deliver_results(
     for kind in kinds:
         for job_id in job_ids:
             if destination:
+                # atomic_write creates a missing local folder (and asks no object store to make a bucket).
                 path = storage_path(destination, destination_conn_id) / f"{job_id}-{kind}.csv"
-                path.parent.mkdir(parents=True, exist_ok=True)
                 size = _download(client, job_id, kind, functools.partial(_save, path=path), logger)
                 logger.info("Saved %s results of job %s (%d bytes) to %s", kind, job_id, size, path)
                 delivered[kind][job_id] = str(path)

@@ -26,9 +26,10 @@ class SalesforceChatterPostOperator(SalesforceBaseOperator):
         )
 
     :param text: the message (templated), at most 10,000 characters.
-    :param subject_id: the record, user or group to post on (``me`` for your own feed) (templated).
-    :param feed_element_id: comment on this feed element instead of posting (templated).
-    :param mentions: user ids to mention after the text (templated).
+    :param subject_id: the record, user or group to post on (``me`` for your own feed) (templated)
+        (default ``None``; give it or ``feed_element_id``).
+    :param feed_element_id: comment on this feed element instead of posting (templated) (default ``None``).
+    :param mentions: user ids to mention after the text (templated) (default ``[]``).
     """
 
     template_fields: Sequence[str] = ("text", "subject_id", "feed_element_id", "mentions")

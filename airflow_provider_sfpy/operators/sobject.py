@@ -84,15 +84,19 @@ class SalesforceSObjectOperator(SalesforceBaseOperator):
     and deletes are safe to repeat and are retried as usual.
 
     :param operation: ``insert``, ``update``, ``upsert`` or ``delete``.
-    :param object_type: the sObject (templated).
+    :param object_type: the sObject; ``delete`` needs none (templated) (default ``None``).
     :param records: a dict, a list of dicts, JSON text or an XComArg (templated). ``update`` needs ``Id``
-        in each record, ``upsert`` the external id field.
-    :param record_ids: for ``delete``: ids as a list, a comma-separated string or records with ``Id`` (templated).
-    :param external_id_field: for ``upsert``: the external id field's name (templated).
-    :param all_or_none: roll back each 200-record call if any of its records fails.
-    :param fail_on_error: fail the task when any record fails (default); else report failures in XCom.
+        in each record, ``upsert`` the external id field (default ``None``: ``delete`` may take
+        ``record_ids`` instead; the other operations need records).
+    :param record_ids: for ``delete``: ids as a list, a comma-separated string or records with ``Id``
+        (templated) (default ``None``).
+    :param external_id_field: for ``upsert``: the external id field's name (templated) (default ``None``).
+    :param all_or_none: roll back each 200-record call if any of its records fails (default ``False``).
+    :param fail_on_error: fail the task when any record fails; ``False`` reports failures in XCom
+        instead (default ``True``).
     :param retry_after_load: on Airflow 3.1/3.2 only: let Airflow retry an insert that failed after
-        records reached Salesforce (the retry sends every record again, so those are duplicated).
+        records reached Salesforce (the retry sends every record again, so those are duplicated)
+        (default ``False``).
     """
 
     template_fields: Sequence[str] = ("object_type", "records", "record_ids", "external_id_field")
@@ -304,15 +308,21 @@ class SalesforceFileInsertOperator(SalesforceBaseOperator):
         SalesforceFileInsertOperator(
             task_id="attach_report",
             object_type="ContentVersion",
-            source="s3://reports/{{ ds }}/summary.pdf",
+            source="s3://reports/{{ (dag_run.logical_date or dag_run.run_after) | ds }}/summary.pdf",
             source_conn_id="aws_default",
-            fields={"Title": "Daily summary {{ ds }}", "PathOnClient": "summary.pdf"},
+            fields={
+                "Title": "Daily summary {{ (dag_run.logical_date or dag_run.run_after) | ds }}",
+                "PathOnClient": "summary.pdf",
+            },
         )
 
     :param object_type: ``Attachment``, ``Document`` or ``ContentVersion`` (templated).
     :param source: the file, as an ObjectStoragePath URL (templated).
-    :param fields: the record's other fields, e.g. ``ParentId`` for an Attachment (templated).
-    :param content_type: the file's MIME type (default ``application/octet-stream``).
+    :param source_conn_id: the Airflow connection for the source's storage (templated) (default ``None``).
+    :param fields: the record's other fields, e.g. ``ParentId`` for an Attachment (templated) (default ``{}``).
+    :param content_type: the file's MIME type (default ``'application/octet-stream'``).
+    :param binary_field: the field that holds the file, for other objects than those three
+        (default ``None``: ``Body`` for Attachment and Document, ``VersionData`` for ContentVersion).
     """
 
     template_fields: Sequence[str] = ("object_type", "source", "source_conn_id", "fields")

@@ -8,6 +8,11 @@ On object stores (``s3://``, ``gs://``...) the final move is a copy and a delete
 rename, but the copy is a single object PUT/COPY: readers still see the old object or the whole new
 one. A worker killed between writing and moving can leave a ``.name.<hex>.partial`` behind; writers
 that own a folder (the Bulk query part files) sweep those on their next successful run.
+
+``atomic_write`` is also the one place where missing local folders are created: every file an
+operator writes (exports, Bulk query parts, combined files and manifests, Bulk result CSVs, SAQL
+results) goes through it, so no writer needs a folder prepared for it. Object stores have no
+folders to create, and are not asked to (see ``_ensure_local_folder``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import IO
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_sfpy.operators.base import is_templated
+
 log = logging.getLogger(__name__)
 
 #: Protocols of the local filesystem (a plain path has none): there folders must exist before a write.
@@ -29,6 +36,14 @@ LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
 def storage_path(url: str | ObjectStoragePath, conn_id: str | None) -> ObjectStoragePath:
     """An ObjectStoragePath for a URL; an empty conn id (from a blank template) means none."""
     return ObjectStoragePath(str(url), conn_id=conn_id or None)
+
+
+def known_before_run(destination: object) -> bool:
+    """Whether a destination is final when the DAG is parsed: a plain URL or path, not a template
+    or an XComArg, which only the run resolves."""
+    if isinstance(destination, ObjectStoragePath):
+        return True
+    return isinstance(destination, str) and not is_templated(destination)
 
 
 def is_local(path: ObjectStoragePath) -> bool:
@@ -61,7 +76,7 @@ def check_file_destination(destination: ObjectStoragePath, given: object, *, wri
                 break
 
 
-def ensure_local_folder(folder: ObjectStoragePath) -> None:
+def _ensure_local_folder(folder: ObjectStoragePath) -> None:
     """Create a local folder and its parents; object stores have no folders to create.
 
     (``mkdir`` on an object store is not harmless: for a path whose bucket is missing, s3fs would
@@ -82,7 +97,7 @@ def atomic_write(destination: ObjectStoragePath) -> Iterator[IO[bytes]]:
         try:
             if is_local(destination) and destination.is_dir():
                 raise IsADirectoryError(f"{destination} is an existing folder, not a file")
-            ensure_local_folder(destination.parent)
+            _ensure_local_folder(destination.parent)
             handle = partial.open("wb")
         except OSError as exc:
             raise OSError(

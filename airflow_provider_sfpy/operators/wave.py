@@ -11,12 +11,19 @@ from typing import Any
 from airflow.sdk import Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_sfpy.formats.file_names import FileOutput, WriterOutput, file_output
 from airflow_provider_sfpy.formats.records import csv_value
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator
-from airflow_provider_sfpy.operators.storage import atomic_write, storage_path
+from airflow_provider_sfpy.operators.storage import (
+    atomic_write,
+    check_file_destination,
+    known_before_run,
+    storage_path,
+)
 
 DEFAULT_MAX_XCOM_BYTES = 1_000_000
 WAVE_FORMATS = ("jsonl", "csv")
+OUTPUT = WriterOutput("SalesforceWaveQueryOperator", formats=WAVE_FORMATS)
 
 
 class SalesforceWaveQueryOperator(SalesforceBaseOperator):
@@ -34,8 +41,18 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
         )
 
     :param saql: the SAQL query (templated).
-    :param destination: write records here (JSON Lines or CSV) instead of XCom (templated).
-    :param max_xcom_bytes: above this JSON size, XCom delivery fails with a clear message.
+    :param resolve_datasets: rewrite ``load "api_name"`` to ``load "id/version"`` (default ``True``).
+    :param destination: write records here (JSON Lines or CSV) instead of XCom; missing local
+        folders are created (templated) (default ``None``: the records go to XCom).
+    :param destination_conn_id: the Airflow connection for the destination's storage (templated)
+        (default ``None``).
+    :param format: ``jsonl`` or ``csv`` for ``destination`` (default ``None``: the destination's
+        extension decides, ``.csv`` or ``.jsonl``/``.ndjson``, and a name without one gets JSON Lines).
+        A name that contradicts ``format``, or promises a format or compression this operator does not
+        write (``.parquet``, ``.gz``), is refused when the DAG is parsed (templated destinations: when
+        the task starts, before the query), by the rules in ``airflow_provider_sfpy.formats.file_names``.
+    :param max_xcom_bytes: above this JSON size, XCom delivery fails with a clear message
+        (default ``1_000_000``).
     """
 
     template_fields: Sequence[str] = ("saql", "destination", "destination_conn_id")
@@ -49,14 +66,14 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
         resolve_datasets: bool = True,
         destination: str | ObjectStoragePath | None = None,
         destination_conn_id: str | None = None,
-        format: str = "jsonl",
+        format: str | None = None,
         max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not saql or not saql.strip():
             raise ValueError("saql is empty")
-        if format not in WAVE_FORMATS:
+        if format is not None and format not in WAVE_FORMATS:
             raise ValueError(f"format must be one of {', '.join(WAVE_FORMATS)}, not {format!r}")
         if max_xcom_bytes <= 0:
             raise ValueError("max_xcom_bytes must be positive")
@@ -66,15 +83,23 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
         self.destination_conn_id = destination_conn_id
         self.format = format
         self.max_xcom_bytes = max_xcom_bytes
+        if destination is not None and known_before_run(destination):
+            self._output()  # a name that contradicts the format: refused now
+
+    def _output(self) -> FileOutput:
+        return file_output(str(self.destination), OUTPUT, format=self.format)
 
     def execute(self, context: Context) -> Any:
+        output = self._output() if self.destination else None
+        if output is not None:  # before the query: a destination that cannot take the records
+            check_file_destination(self._destination(), self.destination, writer=OUTPUT.writer)
         wave = self.client.wave
         saql = wave.resolve_saql(self.saql) if self.resolve_datasets else self.saql
         body, _ = wave.query({"query": saql})
         records: list[dict[str, Any]] = body.get("results", {}).get("records", [])
         self.log.info("SAQL returned %d records", len(records))
-        if self.destination:
-            return self._write(records)
+        if output is not None:
+            return self._write(records, output.format)
         size = len(json.dumps(records))
         if size > self.max_xcom_bytes:
             raise AirflowException(
@@ -83,9 +108,12 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
             )
         return records
 
-    def _write(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        destination = storage_path(str(self.destination), self.destination_conn_id)
-        if self.format == "jsonl":
+    def _destination(self) -> ObjectStoragePath:
+        return storage_path(str(self.destination), self.destination_conn_id)
+
+    def _write(self, records: list[dict[str, Any]], fmt: str) -> dict[str, Any]:
+        destination = self._destination()
+        if fmt == "jsonl":
             payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
             columns = list(dict.fromkeys(key for r in records for key in r))
@@ -96,7 +124,7 @@ class SalesforceWaveQueryOperator(SalesforceBaseOperator):
             payload = buffer.getvalue()
         with atomic_write(destination) as out:
             out.write(payload.encode("utf-8"))
-        return {"path": str(destination), "rows": len(records), "format": self.format}
+        return {"path": str(destination), "rows": len(records), "format": fmt}
 
 
 class SalesforceWaveDatasetOperator(SalesforceBaseOperator):

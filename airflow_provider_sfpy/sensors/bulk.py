@@ -37,16 +37,31 @@ class SalesforceBulkJobSensor(BaseSensorOperator):
             deferrable=True,
         )
 
+    Without ``deferrable`` the sensor pokes on a worker, as any Airflow sensor does (``mode``
+    ``"poke"`` holds the worker slot between pokes; ``"reschedule"`` frees it). Deferred, the
+    trigger polls from ``poke_interval``, backing off 1.5x up to ``max_poll_interval``, until
+    ``timeout``.
+
     :param job_ids: ids as a list, a comma-separated string or JSON text (templated).
-    :param job_type: ``ingest`` or ``query``.
-    :param deferrable: wait in the triggerer (default from ``[operators] default_deferrable``).
+    :param job_type: ``ingest`` or ``query`` (default ``'ingest'``).
+    :param sfpy_conn_id: the ``sfpy`` Airflow connection to use (default ``'sfpy_default'``).
+    :param deferrable: wait in the triggerer instead of a worker slot (default ``False``: Airflow's
+        ``[operators] default_deferrable``, which a stock install leaves False).
+    :param poke_interval: seconds between pokes; deferred, the first wait between polls
+        (default ``60``, as for any Airflow sensor).
+    :param max_poll_interval: deferred, the longest wait between two polls, in seconds (default ``60.0``).
+    :param timeout: seconds before the sensor gives up (default ``604800``, seven days: Airflow's
+        ``[sensors] default_timeout``).
+    :param mode: ``"poke"`` or ``"reschedule"``, when not deferred (default ``'poke'``).
     :param results_destination: folder URL for the ingest jobs' result CSVs (``<job>-failed.csv`` ...);
-        implies ``deliver_results`` (templated).
-    :param results_conn_id: the storage connection for ``results_destination`` (templated).
-    :param deliver_results: deliver result CSVs (to XCom when there is no ``results_destination``).
+        implies ``deliver_results``; missing local folders are created (templated) (default ``None``).
+    :param results_conn_id: the storage connection for ``results_destination`` (templated) (default ``None``).
+    :param deliver_results: deliver result CSVs, to XCom when there is no ``results_destination``
+        (default ``False``).
     :param max_failed_records: with results delivered, more failed rows than this fail the task
-        (after the results are saved); ``None`` (default) accepts any number.
-    :param max_xcom_result_bytes: as for the ingest operator: a larger result CSV is left out of XCom.
+        (after the results are saved) (default ``None``: any number is accepted).
+    :param max_xcom_result_bytes: as for the ingest operator: a larger result CSV is left out of XCom
+        (default ``1_000_000``).
     :returns: ``{job_id: summary}`` with state and record counts; when results are delivered, the
         ingest operator's outcome instead: ``{"jobs", "records_processed", "records_failed",
         "results", "omitted_results"}`` (also pushed to XCom as ``bulk_results``).

@@ -86,11 +86,15 @@ class SalesforceBulkJobTrigger(BaseTrigger):
 
     :param sfpy_conn_id: the ``sfpy`` connection.
     :param job_ids: the jobs to wait for.
-    :param job_type: ``ingest`` or ``query``.
-    :param poll_interval: first wait between polls, in seconds; grows 1.5x per poll up to ``max_poll_interval``.
-    :param deadline: Unix time after which the trigger gives up with a ``timeout`` event.
+    :param job_type: ``ingest`` or ``query`` (default ``'ingest'``).
+    :param poll_interval: first wait between polls, in seconds; grows 1.5x per poll up to
+        ``max_poll_interval`` (default ``5.0``).
+    :param max_poll_interval: the longest wait between two polls, in seconds (default ``60.0``).
+    :param deadline: Unix time after which the trigger gives up with a ``timeout`` event
+        (default ``None``: it waits as long as the jobs run).
     :param expected_records: records uploaded per job, when known: polls are then brought forward to
-        when the processing rate says the jobs will be done (never later than the back-off).
+        when the processing rate says the jobs will be done (never later than the back-off)
+        (default ``{}``: none known).
     """
 
     def __init__(

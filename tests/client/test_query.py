@@ -86,10 +86,10 @@ def test_query_all_includes_deleted_rows(sf: Client) -> None:
 
 def test_syntax_error_carries_salesforce_message_with_row_and_column(sf: Client) -> None:
     with pytest.raises(SalesforceMalformedQueryError) as caught:
-        sf.query("SELECT Id FORM Account")
+        sf.query("SELECT Id FROM Account WHRE Name = 'x'")
     err = caught.value
     assert err.status == 400 and err.error_code == "MALFORMED_QUERY"
-    assert "ERROR at Row:1:Column:11" in str(err)
+    assert "ERROR at Row:1:Column:24" in str(err)
 
 
 def test_unknown_field_names_the_field(sf: Client) -> None:

@@ -1,26 +1,93 @@
-"""Load an example DAG from example_dags/ and run it with dag.test(), returning its run and XComs."""
+"""Load an example DAG from example_dags/ and run it with dag.test(), the way Airflow 3 creates runs.
+
+A run has a logical date when the scheduler (or a backfill) creates it; a run triggered by hand
+(``airflow dags trigger``, the UI's Trigger button) has none, and templates such as ``{{ ds }}`` are
+undefined in it. ``dag.test(logical_date=None)`` creates such a run on Airflow 3.1 and 3.3 alike (its
+``run_after`` is the current time); ``dag.test(logical_date=...)`` a run for that date.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_MODULES = sorted(path.stem for path in EXAMPLE_DAGS.glob("*.py"))
 
 
-def load_dag(module_name: str) -> Any:
+class RunKind(enum.Enum):
+    """The two ways an Airflow 3 run comes about, as far as templates can tell."""
+
+    WITH_LOGICAL_DATE = "with_logical_date"
+    TRIGGERED_BY_HAND = "triggered_by_hand"
+
+    def logical_date(self) -> dt.datetime | None:
+        """None for a run by hand; else yesterday, a day apart from the trigger time, so names show which was used."""
+        if self is RunKind.TRIGGERED_BY_HAND:
+            return None
+        return dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ExampleRun:
+    """A finished run of an example DAG: the DAG, its DagRun and each task's return value (by task id)."""
+
+    dag: Any
+    run: Any
+    xcoms: dict[str, Any]
+
+    @property
+    def moment(self) -> dt.datetime:
+        """The time the run is for, as the examples' templates compute it: logical date, else run_after."""
+        moment: dt.datetime = self.run.logical_date or self.run.run_after
+        return moment.astimezone(dt.timezone.utc)
+
+    @property
+    def day(self) -> str:
+        """``(dag_run.logical_date or dag_run.run_after) | ds``."""
+        return self.moment.strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class FreshMachine:
+    """An empty system temporary folder and home, as a new user's machine has."""
+
+    temp: Path
+    home: Path
+
+
+def load_module(module_name: str) -> Any:
     spec = importlib.util.spec_from_file_location(module_name, EXAMPLE_DAGS / f"{module_name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.dag
+    return module
 
 
-def run_dag(module_name: str, **run_conf: Any) -> tuple[Any, dict[str, Any]]:
-    """Run the DAG once; return the DagRun and each task's return value (by task id)."""
+def load_dag(module_name: str) -> Any:
+    return load_module(module_name).dag
+
+
+def airflow_too_old_for(module_name: str) -> str | None:
+    """Why this Airflow cannot run the example (its ``REQUIRES_AIRFLOW``), or ``None`` when it can."""
+    from airflow import __version__ as airflow_version
+    from packaging.version import Version
+
+    needed = getattr(load_module(module_name), "REQUIRES_AIRFLOW", None)
+    if needed and Version(Version(airflow_version).base_version) < Version(needed):
+        return f"{module_name} needs Airflow {needed} (this is {airflow_version}); its refusal is tested on its own"
+    return None
+
+
+def run_dag(module_name: str, kind: RunKind, run_conf: dict[str, Any] | None = None) -> ExampleRun:
+    """Run the DAG once, with or without a logical date; fail with each task's state unless it succeeded."""
     dag = load_dag(module_name)
-    run = dag.test(run_conf=run_conf or None)
+    run = dag.test(logical_date=kind.logical_date(), run_conf=run_conf)
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    assert str(run.state).endswith("success"), f"{module_name} ended {run.state}: {states}"
-    return run, {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
+    assert str(run.state).endswith("success"), f"{module_name} ({kind.value}) ended {run.state}: {states}"
+    assert (run.logical_date is None) == (kind is RunKind.TRIGGERED_BY_HAND), run.logical_date
+    return ExampleRun(dag, run, {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()})

@@ -41,7 +41,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return stderr
 
 
-def test_cli_serves_and_prints_one_ready_line_without_secrets() -> None:
+def test_cli_serves_and_prints_the_ready_line_first() -> None:
     process, url = _start_cli("--no-sample-data")
     try:
         versions = requests.get(f"{url}/services/data/", timeout=10)

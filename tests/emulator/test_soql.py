@@ -342,9 +342,13 @@ _CUSTOM_FIELD_HINT = (
 
 
 def test_syntax_error_layout() -> None:
-    exc = error("SELECT Id FORM Account")
+    exc = error("SELECT Id FROM Account WHRE Name = 'x'")
     assert exc.error_code == "MALFORMED_QUERY"
-    assert exc.message == "\nSELECT Id FORM Account\n          ^\nERROR at Row:1:Column:11\nunexpected token: FORM"
+    assert exc.message == (
+        "\nSELECT Id FROM Account WHRE Name = 'x'\n"
+        "                       ^\n"
+        "ERROR at Row:1:Column:24\nunexpected token: WHRE"
+    )
 
 
 def test_unknown_field_layout() -> None:

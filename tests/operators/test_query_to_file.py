@@ -218,4 +218,10 @@ def test_bad_arguments_fail_at_dag_parse_time(kwargs: dict[str, Any], message: s
 def test_templated_soql_is_validated_after_rendering() -> None:
     operator = SalesforceQueryToFileOperator(task_id="t", soql="{{ params.q }}", destination="file:///tmp/x.csv")
     assert operator.soql == "{{ params.q }}"
-    assert set(operator.template_fields) == {"soql", "destination", "destination_conn_id"}
+    assert set(operator.template_fields) == {
+        "soql",
+        "destination",
+        "destination_conn_id",
+        "deleted_destination",
+        "full_refresh",
+    }

@@ -3,8 +3,10 @@ interpreter, and over HTTP with the shipped example DAG's template and an inject
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import string
+import types
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +139,8 @@ def example_apex_template(**params: Any) -> str:
     spec.loader.exec_module(module)
     dag = module.dag
     task = dag.get_task("create_marker_account")
-    rendered: str = dag.get_template_env().from_string(task.apex).render(params=params, ds="2026-01-01")
+    run = types.SimpleNamespace(logical_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), run_after=None)
+    rendered: str = dag.get_template_env().from_string(task.apex).render(params=params, dag_run=run)
     return rendered
 
 

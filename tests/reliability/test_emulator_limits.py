@@ -379,4 +379,4 @@ def test_the_command_line_emulator_guards_its_admin_api() -> None:
             timeout=30,
         )
         assert login.status_code == 200  # the rest of the emulator needs no admin token
-    assert token not in "".join(process._output)  # the token is never printed
+    assert token not in "".join(process.output)  # the token is never printed

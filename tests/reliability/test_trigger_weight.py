@@ -14,19 +14,13 @@ for as ``jobs/ingest/..%2F..%2Flimits`` (not found: an error event naming the jo
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
+from fresh_interpreter import fresh_python
 from reliability_support import requests_to, run_trigger, writes
 
-import airflow_provider_sfpy
 from airflow_provider_sfpy.client import Client, SalesforceNotFoundError
 from airflow_provider_sfpy.client.bulk2 import wait_for_jobs
 from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger
@@ -108,34 +102,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def fresh_python(script: str, *args: str) -> dict[str, Any]:
-    """Run ``script`` in a new interpreter with this session's environment; its JSON output.
-
-    It runs where this process found the provider, so it measures the same code, in an Airflow home of
-    its own, as a triggerer started on its own would: with the test session's home (shared with the
-    ``dag.test()`` runs of other modules), Airflow 3.1.8's connection look-up in the new interpreter
-    failed after the secrets suite had run (``sfpy_default`` not found, though its environment variable
-    was set); the cause inside Airflow was not pinned down.
-    """
-    with tempfile.TemporaryDirectory(prefix="sfpy-fresh-triggerer-") as home:
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": home,
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", script, *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-            cwd=Path(airflow_provider_sfpy.__file__).parents[1],
-        )
-    assert result.returncode == 0, result.stderr[-4000:]
-    output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return output
 
 
 def heavy(modules: list[str]) -> list[str]:

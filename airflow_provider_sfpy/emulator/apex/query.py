@@ -24,6 +24,8 @@ from .values import ApexList, SObjectValue, from_record, to_decimal
 _ERROR_LOCATION = "ERROR at Row:"
 _NO_ROWS = "List has no rows for assignment to SObject"
 _MANY_ROWS = "List has more than 1 row for assignment to SObject"
+# Apex refuses FIELDS(ALL) and FIELDS(CUSTOM) whatever the LIMIT; FIELDS(STANDARD) is fine.
+_UNBOUNDED_FIELDS = "The SOQL FIELDS function is not supported with an unbounded set of fields in this API"
 
 
 def soql_literal(value: Any) -> str:
@@ -80,9 +82,24 @@ def substitute(node: ast.Soql, literals: list[str]) -> str:
 def compile_inline(node: ast.Soql, bind_types: list[ApexType]) -> CompiledQuery:
     """Compile-time check of an inline query; a SOQL error becomes a compile problem at the query."""
     try:
-        return compile_soql(substitute(node, [placeholder(t) for t in bind_types]))
+        compiled = compile_soql(substitute(node, [placeholder(t) for t in bind_types]))
     except SoqlError as exc:
         raise CompileError(_reason(exc.message), _error_pos(node, exc.message)) from None
+    refusal = _unsupported_in_apex(compiled)
+    if refusal is not None:
+        raise CompileError(refusal, node.pos)
+    return compiled
+
+
+def _unsupported_in_apex(compiled: CompiledQuery) -> str | None:
+    """What the emulator's Apex cannot hold yet (AggregateResult, child lists), or Apex itself refuses."""
+    if compiled.unbounded_fields:
+        return _UNBOUNDED_FIELDS
+    if compiled.aggregate:
+        return "The emulator's Apex has no AggregateResult yet: run aggregate queries through /query"
+    if compiled.child_relationships:
+        return "The emulator's Apex cannot read child relationship lists yet: query the children separately"
+    return None
 
 
 def _reason(message: str) -> str:

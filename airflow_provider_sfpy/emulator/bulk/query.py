@@ -2,13 +2,15 @@
 
 Creating a job compiles the SOQL right away, so a bad query is a 400 with the same
 ``MALFORMED_QUERY`` / ``INVALID_FIELD`` body ``/query`` gives, plus what only Bulk queries refuse
-(aggregates, OFFSET, binary fields). The worker then runs the query through a store cursor (one
-materialisation, read in slices under the store lock) and writes the CSV once: header from
-``CompiledQuery.field_paths``, every value quoted, booleans ``true``/``false``, nulls empty, datetimes
-``...000Z`` as the Bulk API writes them. Next to it goes an index of each record's byte offset, so a
-``GET .../results?locator=...&maxRecords=N`` page is two index reads and one file range: no query is
-re-run, nothing is held in memory, and any page can be fetched again. Locators are what Salesforce
-uses too: the record offset, base64-encoded (``MTAwMDA`` is record 10000).
+(aggregates and GROUP BY, parent-to-child subqueries, OFFSET, binary fields; see "Understanding Bulk
+API 2.0 Query": https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/queries.htm).
+The worker then runs the query through a store cursor (one materialisation, read in slices under the
+store lock) and writes the CSV once: header from ``CompiledQuery.field_paths``, every value quoted,
+booleans ``true``/``false``, nulls empty, datetimes ``...000Z`` as the Bulk API writes them. Next to
+it goes an index of each record's byte offset, so a ``GET .../results?locator=...&maxRecords=N``
+page is two index reads and one file range: no query is re-run, nothing is held in memory, and any
+page can be fetched again. Locators are what Salesforce uses too: the record offset, base64-encoded
+(``MTAwMDA`` is record 10000).
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ from airflow_provider_sfpy.emulator.bulk.jobs import (
 from airflow_provider_sfpy.emulator.errors import ApiError
 from airflow_provider_sfpy.emulator.schema import FieldDef
 from airflow_provider_sfpy.emulator.soql import CompiledQuery, SoqlError, compile_soql
-from airflow_provider_sfpy.emulator.soql.parser import parse
-from airflow_provider_sfpy.emulator.soql.records import FieldSlot, RecordShape
 from airflow_provider_sfpy.emulator.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,11 @@ def compile_bulk_query(soql: str, operation: str, user_id: str) -> CompiledQuery
         compiled = compile_soql(soql, include_deleted=operation == "queryAll", current_user_id=user_id)
     except SoqlError as exc:
         raise ApiError(400, exc.error_code, exc.message) from None
-    if compiled.count_only:
+    if compiled.kind != "records":
         raise unsupported("Aggregate functions are not supported in Bulk Query")
-    if parse(soql).offset is not None:
+    if compiled.child_relationships:
+        raise unsupported("Parent-to-child relationship queries are not supported in Bulk Query")
+    if compiled.uses_offset:
         raise unsupported("OFFSET clause is not supported in Bulk Query")
     if any(f.type == "base64" for f in column_fields(compiled)):
         raise unsupported("Selecting base64 data not supported in Bulk Query")
@@ -74,21 +76,10 @@ def compile_bulk_query(soql: str, operation: str, user_id: str) -> CompiledQuery
 
 def column_fields(compiled: CompiledQuery) -> list[FieldDef]:
     """The field behind each selected column, in SELECT order (for typed CSV formatting)."""
-    by_column: dict[int, FieldDef] = {}
-
-    def walk(shape: RecordShape) -> None:
-        for child in shape.children.values():
-            if isinstance(child, FieldSlot):
-                by_column[child.column] = child.field
-            else:
-                walk(child)
-
-    if compiled.shape is not None:
-        walk(compiled.shape)
-    return [by_column[index] for index in range(len(compiled.field_paths))]
+    return list(compiled.selected_fields)
 
 
-def _cell_converter(f: FieldDef) -> Callable[[Any], str]:
+def cell_converter(f: FieldDef) -> Callable[[Any], str]:
     if f.type == "boolean":
         return lambda v: "" if v is None else ("true" if v else "false")
     if f.type == "datetime":
@@ -247,7 +238,7 @@ class QueryProcessor:
 
     def _export(self, compiled: CompiledQuery, out: ResultFileWriter, started: float) -> int | None:
         """Write every result row; the row count, or ``None`` if the job was interrupted."""
-        converters = [_cell_converter(f) for f in column_fields(compiled)]
+        converters = [cell_converter(f) for f in column_fields(compiled)]
         width = len(converters)
         line = RowFormatter(self.job.csv_format).line
         out.write([line(compiled.field_paths)])

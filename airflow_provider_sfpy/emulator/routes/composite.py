@@ -27,7 +27,7 @@ from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.errors import ApiError, json_parser_error, not_found
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
-from airflow_provider_sfpy.emulator.routes.json_input import read_json_object
+from airflow_provider_sfpy.emulator.routes.json_input import json_flag, read_json_object
 from airflow_provider_sfpy.emulator.routes.sobjects import _NO_SUCH_COLUMN
 from airflow_provider_sfpy.emulator.schema import FieldDef, SObjectDef, lookup_sobject, sobject_for_key_prefix
 from airflow_provider_sfpy.emulator.store import MultipleMatches, Store
@@ -116,20 +116,9 @@ def _run_tasks(store: Store, tasks: Sequence[_Task], all_or_none: bool) -> list[
 # ------------------------------------------------------------------------------------- request parsing
 
 
-def _require_version(ctx: ApiContext, minimum: float) -> None:
+def require_version(ctx: ApiContext, minimum: float) -> None:
     if float(ctx.version) < minimum:
         raise not_found()
-
-
-def _flag(value: object, name: str) -> bool:
-    """``allOrNone`` as Jackson reads a boolean: JSON true/false, or the strings "true"/"false"."""
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise json_parser_error(f"Cannot deserialize value of type `boolean` from {jackson_token(value)} ({name})")
 
 
 async def _read_records(request: Request) -> tuple[list[dict[str, Any]], bool]:
@@ -144,7 +133,7 @@ async def _read_records(request: Request) -> tuple[list[dict[str, Any]], bool]:
     for record in records:
         if not isinstance(record, dict):
             raise json_parser_error(f"Cannot deserialize instance of SObject from {jackson_token(record)} (records)")
-    return records, _flag(body.get("allOrNone"), "allOrNone")
+    return records, json_flag(body.get("allOrNone"), "allOrNone")
 
 
 def _record_type(record: Mapping[str, Any]) -> SObjectDef:
@@ -229,14 +218,18 @@ def _upsert_task(ctx: ApiContext, obj: SObjectDef, ext_field: FieldDef, record: 
         try:
             return ctx.state.store.upsert(obj, ext_field, str(value), values, ctx.user_id)
         except MultipleMatches as exc:
-            raise ApiError(
-                400,
-                "DUPLICATE_EXTERNAL_ID",
-                f"{ext_field.name}: more than one record found for external id field: [{', '.join(exc.record_ids)}]",
-                [ext_field.name],
-            ) from None
+            raise _ambiguous(ext_field, exc.record_ids) from None
 
     return _Task(None, run)
+
+
+def _ambiguous(ext_field: FieldDef, record_ids: list[str]) -> ApiError:
+    """The per-record error of an upsert whose key matches several records (the single-record resource
+    answers 300 instead). Salesforce names the field by its label: ``Email: more than one record found
+    for external id field: [003..., 003...]``."""
+    label = ext_field.label or ext_field.name
+    message = f"{label}: more than one record found for external id field: [{', '.join(record_ids)}]"
+    return ApiError(400, "DUPLICATE_EXTERNAL_ID", message, [ext_field.name])
 
 
 def _delete_task(ctx: ApiContext, raw_id: str) -> _Task:
@@ -257,14 +250,14 @@ def _delete_task(ctx: ApiContext, raw_id: str) -> _Task:
 @api_endpoint
 async def collection(request: Request, ctx: ApiContext) -> Response:
     """POST: create; PATCH: update by Id; DELETE ``?ids=...``: delete (ids may mix object types)."""
-    _require_version(ctx, COLLECTIONS_VERSION)
+    require_version(ctx, COLLECTIONS_VERSION)
     if request.method == "DELETE":
         raw_ids = [i.strip() for i in request.query_params.get("ids", "").split(",") if i.strip()]
         if not raw_ids:
             raise ApiError(400, "MISSING_ARGUMENT", "ids must be specified")
         if len(raw_ids) > MAX_RECORDS:
             raise EXCEEDED_ID_LIMIT
-        all_or_none = _flag(request.query_params.get("allOrNone"), "allOrNone")
+        all_or_none = json_flag(request.query_params.get("allOrNone"), "allOrNone")
         tasks = [_delete_task(ctx, raw_id) for raw_id in raw_ids]
         return json_response(_run_tasks(ctx.state.store, tasks, all_or_none))
     records, all_or_none = await _read_records(request)
@@ -276,13 +269,13 @@ async def collection(request: Request, ctx: ApiContext) -> Response:
 @api_endpoint
 async def upsert(request: Request, ctx: ApiContext) -> Response:
     """PATCH ``/composite/sobjects/{Object}/{ExternalIdField}``: results carry ``created``."""
-    _require_version(ctx, UPSERT_VERSION)
+    require_version(ctx, UPSERT_VERSION)
     obj = lookup_sobject(request.path_params["sobject"])
     if obj is None:
         raise not_found()
     field_name = request.path_params["field"]
     ext_field = obj.field(field_name)
-    if ext_field is None or not (ext_field.external_id or ext_field.name == "Id"):
+    if ext_field is None or not ext_field.lookup_key:
         raise not_found(f"Provided external ID field does not exist or is not accessible: {field_name}")
     records, all_or_none = await _read_records(request)
     tasks = [_upsert_task(ctx, obj, ext_field, record) for record in records]
@@ -316,7 +309,7 @@ def _string_list(value: object, name: str) -> list[str]:
 async def retrieve(request: Request, ctx: ApiContext) -> Response:
     """``GET ?ids=...&fields=...`` or ``POST {"ids": [...], "fields": [...]}``: the records of one
     object, in the order asked, ``null`` for an Id that is malformed, of another object, or gone."""
-    _require_version(ctx, COLLECTIONS_VERSION)
+    require_version(ctx, COLLECTIONS_VERSION)
     obj = lookup_sobject(request.path_params["sobject"])
     if obj is None:
         raise not_found()

@@ -52,3 +52,15 @@ async def read_json_object(request: Request, input_name: str) -> dict[str, Any]:
             f"Cannot deserialize instance of {input_name} from {jackson_token(data)} at [line:1, column:1]"
         )
     return data
+
+
+def json_flag(value: object, name: str) -> bool:
+    """A boolean option (``allOrNone``, ``haltOnError``...) as Jackson reads it: JSON true/false, or the
+    strings "true"/"false"."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise json_parser_error(f"Cannot deserialize value of type `boolean` from {jackson_token(value)} ({name})")

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from airflow_provider_sfpy.emulator.credentials import password_login_user
 from airflow_provider_sfpy.emulator.errors import ApiError, OAuthError
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import authenticate, routes
@@ -65,13 +66,12 @@ def _session_for(state: EmulatorState, username: str, refresh_token: str | None 
 def password_grant(state: EmulatorState, params: Mapping[str, str], base_url: str) -> Grant:
     _check_client_id(state, params)
     _check_client_secret(state, params, required=True)
-    config = state.config
-    username = params.get("username", "")
-    expected = config.password + config.security_token
-    password_ok = hmac.compare_digest(params.get("password", "").encode(), expected.encode())
-    if username.lower() != config.username.lower() or not password_ok:
+    user = password_login_user(state, params.get("username", ""), params.get("password", ""))
+    if user is None:
         raise OAuthError("invalid_grant", "authentication failure")
-    return Grant(_session_for(state, username, config.refresh_token), with_refresh_token=True)
+    return Grant(
+        state.sessions.issue(user["Id"], user["Username"], state.config.refresh_token), with_refresh_token=True
+    )
 
 
 def refresh_token_grant(state: EmulatorState, params: Mapping[str, str], base_url: str) -> Grant:

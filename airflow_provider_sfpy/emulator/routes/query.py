@@ -3,7 +3,9 @@
 The first request runs the query; when the result is larger than the batch size the store keeps a
 cursor and the response carries ``nextRecordsUrl`` (``/services/data/v62.0/query/01g...-2000``: the
 locator and the number of rows already delivered). Because the position is in the URL, re-fetching a
-page after a network error returns the same page, which is what retrying clients rely on.
+page after a network error returns the same page, which is what retrying clients rely on. Aggregate
+queries (GROUP BY, aggregate functions) are never paged: more than 2,000 groups is Salesforce's
+"Aggregate query does not support queryMore()" error.
 
 Pages are the hot path of benchmarks: one SQL statement per page, ``to_record`` per row and the
 stdlib JSON encoder with compact separators — nothing else per row.
@@ -20,7 +22,13 @@ from starlette.routing import BaseRoute
 from airflow_provider_sfpy.emulator.errors import ApiError
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
-from airflow_provider_sfpy.emulator.soql import CompiledQuery, SoqlError, compile_soql
+from airflow_provider_sfpy.emulator.soql import (
+    MAX_AGGREGATE_ROWS,
+    CompiledQuery,
+    SoqlError,
+    compile_soql,
+    too_many_aggregate_rows,
+)
 from airflow_provider_sfpy.emulator.store import QueryPage
 
 DEFAULT_BATCH_SIZE = 2000
@@ -62,16 +70,24 @@ async def _run(request: Request, ctx: ApiContext, resource: str) -> Response:
     soql = request.query_params.get("q")
     if not soql or not soql.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    include_deleted = resource == "queryAll"
     try:
-        compiled = compile_soql(soql, include_deleted=resource == "queryAll", current_user_id=ctx.user_id)
+        compiled = compile_soql(
+            soql, include_deleted=include_deleted, current_user_id=ctx.user_id, api_version=ctx.version
+        )
     except SoqlError as exc:
         raise ApiError(400, exc.error_code, exc.message) from None
     store = ctx.state.store
     if compiled.count_only:
         count = store.scalar(compiled.sql, compiled.params) or 0
         return json_response({"totalSize": int(count), "done": True, "records": []})
-    size = batch_size(request) or DEFAULT_BATCH_SIZE
+    # Aggregate results come in one batch whatever the batch size; more rows than fit is an error.
+    size = MAX_AGGREGATE_ROWS if compiled.aggregate else batch_size(request) or DEFAULT_BATCH_SIZE
     page = store.open_query(compiled.sql, compiled.params, size, _CursorContext(compiled, resource))
+    if compiled.aggregate and page.cursor_id is not None:
+        store.close_query(page.cursor_id)
+        error = too_many_aggregate_rows()
+        raise ApiError(400, error.error_code, error.message)
     return _page_response(ctx, page)
 
 

@@ -1,9 +1,11 @@
 """The sObject resources: describeGlobal, basic info, describe, record CRUD by Id, upsert/read/delete
-by external id, blob bodies, and multipart file inserts.
+by external id (or any idLookup field, such as ``Contact.Email``), blob bodies, multipart file
+inserts, and (from ``sobject_changes``) Get Updated / Get Deleted.
 
 Status codes follow the REST API guide: create 201 (with ``Location``), update and delete 204, upsert
 201 when it created and 200 when it updated (204 before API 46.0, which had no ``created`` flag),
-300 with the matching records' URLs when an external id is ambiguous, 404 ``NOT_FOUND`` /
+300 with a JSON list of the matching records' URLs when an external id value matches several records
+(a non-unique idLookup field, matched case-insensitively), 404 ``NOT_FOUND`` /
 ``ENTITY_IS_DELETED`` for missing records. Object and field names resolve case-insensitively.
 """
 
@@ -20,6 +22,7 @@ from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.bodies import read_write_body
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
 from airflow_provider_sfpy.emulator.responses import json_response, no_content
+from airflow_provider_sfpy.emulator.routes import sobject_changes
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
 from airflow_provider_sfpy.emulator.schema import FieldDef, SObjectDef, lookup_sobject
 from airflow_provider_sfpy.emulator.store import MultipleMatches
@@ -143,7 +146,7 @@ async def field_value(request: Request, ctx: ApiContext) -> Response:
     obj = _sobject(request)
     first, second = request.path_params["first"], request.path_params["second"]
     ext_field = obj.field(first)
-    if ext_field is not None and (ext_field.external_id or ext_field.name == "Id"):
+    if ext_field is not None and ext_field.lookup_key:
         return await _by_external_id(request, ctx, obj, ext_field, second)
     blob_field = obj.field(second)
     normalized = ids.normalize(first)
@@ -196,6 +199,7 @@ def get_routes() -> list[BaseRoute]:
         *routes(SOBJECTS, describe_global, ["GET"]),
         *routes(SOBJECTS + "/{sobject}", sobject_root, ["GET", "POST"]),
         *routes(SOBJECTS + "/{sobject}/describe", describe, ["GET"]),
+        *sobject_changes.get_routes(),
         *routes(SOBJECTS + "/{sobject}/{record_id}", record, ["GET", "PATCH", "DELETE", "POST"]),
         # ``path``: an external id value may contain an (encoded) slash.
         Route(SOBJECTS + "/{sobject}/{first}/{second:path}", field_value, methods=["GET", "PATCH", "DELETE"]),

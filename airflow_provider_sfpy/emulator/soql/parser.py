@@ -1,4 +1,10 @@
-"""SOQL text -> ``ast.Query``, with lark's failures mapped to Salesforce's MALFORMED_QUERY layout."""
+"""SOQL text -> ``ast.Query``, with lark's failures mapped to Salesforce's MALFORMED_QUERY layout.
+
+Only the shape of the text is checked here (plus literals and the ``FIELDS()`` argument); whether a
+name, function or clause is allowed where it appears is the compiler's business.
+
+Reference: SOQL SELECT syntax, https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select.htm
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,11 @@ from .errors import QueryErrors, SoqlError
 from .literals import InvalidEscape, decode_string
 
 MALFORMED = "MALFORMED_QUERY"
+#: The arguments ``FIELDS()`` takes.
+FIELDS_GROUPS = frozenset({"ALL", "STANDARD", "CUSTOM"})
+#: What may follow ``WITH`` and ``FOR``; accepted and ignored (one user who sees everything, no locks).
+WITH_MODES = frozenset({"SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"})
+FOR_MODES = frozenset({"VIEW", "REFERENCE", "UPDATE"})
 
 
 @cache
@@ -61,32 +72,88 @@ class _ToAst(Transformer[Token, ast.Query]):
         super().__init__()
         self._errors = errors
 
-    def start(self, items: list[Any]) -> ast.Query:
-        fields, sobject, scope, where, order_by, limit, offset = items
+    def start(self, items: list[ast.Query]) -> ast.Query:
+        return items[0]
+
+    def query(self, items: list[Any]) -> ast.Query:
+        select, sobject, scope, where, _with, group_by, having, order_by, limit, offset, _for = items
+        count_pos = _count_only(select)
         return ast.Query(
-            fields=fields,
-            sobject=ast.Name(str(sobject), _pos(sobject)),
+            select=None if count_pos is not None else tuple(select),
+            sobject=sobject,
             scope=scope,
             where=where,
+            group_by=group_by,
+            having=having,
             order_by=order_by or (),
             limit=limit,
             offset=offset,
+            count_pos=count_pos,
         )
 
-    def count_only(self, items: list[Any]) -> None:
-        return None
+    def select_list(self, items: list[ast.SelectItem]) -> list[ast.SelectItem]:
+        return items
 
-    def field_list(self, items: list[ast.FieldPath]) -> tuple[ast.FieldPath, ...]:
-        return tuple(items)
+    def select_field(self, items: list[Any]) -> ast.SelectItem:
+        expression, alias = items
+        if isinstance(expression, ast.FunctionCall) and expression.name == "FIELDS":
+            return self._fields_function(expression, alias)
+        return ast.SelectField(expression, ast.Name(str(alias), _pos(alias)) if alias is not None else None)
+
+    def _fields_function(self, call: ast.FunctionCall, alias: Token | None) -> ast.FieldsFunction:
+        argument = call.argument
+        group = argument.text.upper() if isinstance(argument, ast.FieldPath) else ""
+        if group not in FIELDS_GROUPS:
+            reason = "FIELDS() takes exactly one of ALL, STANDARD or CUSTOM, as in FIELDS(STANDARD)"
+            raise self._errors.at(call.pos, MALFORMED, reason)
+        if alias is not None:
+            raise self._errors.at(_pos(alias), MALFORMED, f"unexpected token: {alias}")
+        return ast.FieldsFunction(group, call.pos)
+
+    def child_query(self, items: list[ast.Query]) -> ast.ChildQuery:
+        return ast.ChildQuery(items[0])
+
+    def object_name(self, items: list[Token]) -> ast.ObjectName:
+        return ast.ObjectName(tuple(str(name) for name in items), _pos(items[0]))
 
     def field_path(self, items: list[Token]) -> ast.FieldPath:
         return ast.FieldPath(tuple(str(name) for name in items), _pos(items[0]))
+
+    def function_call(self, items: list[Any]) -> ast.FunctionCall:
+        name, argument = items
+        return ast.FunctionCall(str(name).upper(), argument, _pos(name))
 
     def scope(self, items: list[Token]) -> ast.Name:
         return ast.Name(str(items[0]), _pos(items[0]))
 
     def where(self, items: list[ast.Condition]) -> ast.Condition:
         return items[0]
+
+    def having(self, items: list[ast.Condition]) -> ast.Condition:
+        return items[0]
+
+    def with_(self, items: list[Token]) -> None:
+        self._expect_one_of(items[0], WITH_MODES)
+
+    def for_(self, items: list[Token]) -> None:
+        self._expect_one_of(items[0], FOR_MODES)
+
+    def _expect_one_of(self, token: Token, allowed: frozenset[str]) -> None:
+        if str(token).upper() not in allowed:
+            raise self._errors.at(_pos(token), MALFORMED, f"unexpected token: {token}")
+
+    def group_plain(self, items: list[Any]) -> ast.GroupBy:
+        return self._group_by("PLAIN", items)
+
+    def group_rollup(self, items: list[Any]) -> ast.GroupBy:
+        return self._group_by("ROLLUP", items[1:])
+
+    def group_cube(self, items: list[Any]) -> ast.GroupBy:
+        return self._group_by("CUBE", items[1:])
+
+    @staticmethod
+    def _group_by(kind: str, operands: list[ast.Operand]) -> ast.GroupBy:
+        return ast.GroupBy(kind, tuple(operands), operands[0].pos)
 
     def and_(self, items: list[ast.Condition]) -> ast.And:
         return ast.And(tuple(items))
@@ -98,15 +165,21 @@ class _ToAst(Transformer[Token, ast.Query]):
         return ast.Not(items[0])
 
     def comparison(self, items: list[Any]) -> ast.Comparison:
-        field, operator, value = items
+        operand, operator, value = items
         op = str(operator).upper()
-        return ast.Comparison(field, "!=" if op == "<>" else op, value)
+        return ast.Comparison(operand, "!=" if op == "<>" else op, value)
 
     def in_(self, items: list[Any]) -> ast.InList:
         return ast.InList(items[0], items[1], negated=False)
 
     def not_in(self, items: list[Any]) -> ast.InList:
         return ast.InList(items[0], items[1], negated=True)
+
+    def semi_join(self, items: list[Any]) -> ast.SubqueryIn:
+        return ast.SubqueryIn(items[0], items[1], negated=False)
+
+    def anti_join(self, items: list[Any]) -> ast.SubqueryIn:
+        return ast.SubqueryIn(items[0], items[1], negated=True)
 
     def values(self, items: list[ast.Value]) -> tuple[ast.Value, ...]:
         return tuple(items)
@@ -163,13 +236,25 @@ class _ToAst(Transformer[Token, ast.Query]):
         return tuple(items)
 
     def order_item(self, items: list[Any]) -> ast.OrderItem:
-        field, direction, nulls = items
+        operand, direction, nulls = items
         descending = direction is not None and direction.type == "DESC"
         nulls_first = not descending if nulls is None else nulls.type == "FIRST"
-        return ast.OrderItem(field, descending, nulls_first)
+        return ast.OrderItem(operand, descending, nulls_first)
 
     def limit(self, items: list[Token]) -> ast.IntegerClause:
         return ast.IntegerClause(int(items[0]), _pos(items[0]))
 
     def offset(self, items: list[Token]) -> ast.IntegerClause:
         return ast.IntegerClause(int(items[0]), _pos(items[0]))
+
+
+def _count_only(select: list[ast.SelectItem]) -> ast.Position | None:
+    """Where ``COUNT()`` is, when it is the whole SELECT list (the record-count form of a query)."""
+    if len(select) != 1:
+        return None
+    item = select[0]
+    if isinstance(item, ast.SelectField) and item.alias is None:
+        call = item.expression
+        if isinstance(call, ast.FunctionCall) and call.name == "COUNT" and call.argument is None:
+            return call.pos
+    return None

@@ -1,8 +1,10 @@
 """Field paths (``Account.Owner.Email``) -> SQL columns, planning one LEFT JOIN per parent relationship.
 
-The root object is aliased ``t0``; each distinct relationship path gets the next alias (``t1``, ...)
-and is joined once, however many selected fields, filters or sort keys go through it. Parent joins do
-not filter soft-deleted rows: only the root's ``IsDeleted`` decides whether a row is returned.
+The root object is aliased ``<prefix>0`` (``t0`` for the outermost query); each distinct relationship
+path gets the next alias (``t1``, ...) and is joined once, however many selected fields, filters or
+sort keys go through it. Subqueries get their own prefix, so a child query can refer to its parent's
+root alias without the two colliding. Parent joins do not filter soft-deleted rows: only the root's
+``IsDeleted`` decides whether a row is returned.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from .ast import FieldPath
 from .errors import QueryErrors
 from .sql import column, quote
 
-ROOT_ALIAS = "t0"
+ROOT_PREFIX = "t"
+ROOT_ALIAS = f"{ROOT_PREFIX}0"
 
 _NO_SUCH_COLUMN = (
     "No such column '{name}' on entity '{entity}'. If you are attempting to use a custom field, be sure to "
@@ -61,8 +64,10 @@ class ResolvedField:
 class Resolver:
     """Resolves the field paths of one query against its FROM object and accumulates the joins."""
 
-    def __init__(self, root: SObjectDef, errors: QueryErrors) -> None:
+    def __init__(self, root: SObjectDef, errors: QueryErrors, prefix: str = ROOT_PREFIX) -> None:
         self.root = root
+        self.prefix = prefix
+        self.root_alias = f"{prefix}0"
         self._errors = errors
         self._joins: dict[tuple[str, ...], Join] = {}
 
@@ -74,7 +79,7 @@ class Resolver:
     def resolve(self, path: FieldPath) -> ResolvedField:
         """The column behind ``path``; INVALID_FIELD (pointing at the path) when a name does not exist."""
         parts = self._without_object_prefix(path.parts)
-        sobject, alias = self.root, ROOT_ALIAS
+        sobject, alias = self.root, self.root_alias
         key: tuple[str, ...] = ()
         hops: list[Join] = []
         for name in parts[:-1]:
@@ -99,7 +104,7 @@ class Resolver:
         return parts
 
     def _add_join(self, key: tuple[str, ...], reference: FieldDef, child_alias: str) -> Join:
-        alias = f"t{len(self._joins) + 1}"
+        alias = f"{self.prefix}{len(self._joins) + 1}"
         targets = tuple(name for name in reference.reference_to if name in SCHEMA)
         if len(targets) == 1:
             parent, source = SCHEMA[targets[0]], quote(targets[0])
