@@ -66,37 +66,50 @@ def _page_response(ctx: ApiContext, page: QueryPage) -> Response:
     return json_response(body)
 
 
-async def _run(request: Request, ctx: ApiContext, resource: str) -> Response:
+def compile_requested_query(request: Request, ctx: ApiContext, *, include_deleted: bool = False) -> CompiledQuery:
+    """The ``q`` parameter, compiled for this user and API version (REST and Tooling queries alike)."""
     soql = request.query_params.get("q")
     if not soql or not soql.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-    include_deleted = resource == "queryAll"
     try:
-        compiled = compile_soql(
-            soql, include_deleted=include_deleted, current_user_id=ctx.user_id, api_version=ctx.version
-        )
+        return compile_soql(soql, include_deleted=include_deleted, current_user_id=ctx.user_id, api_version=ctx.version)
     except SoqlError as exc:
         raise ApiError(400, exc.error_code, exc.message) from None
+
+
+def open_first_page(request: Request, ctx: ApiContext, compiled: CompiledQuery, context: object) -> QueryPage:
+    """The first page of a records or aggregate query; its cursor keeps ``context`` for later pages.
+
+    Aggregate results come in one batch whatever the batch size; more rows than fit is an error, as
+    Salesforce does not page them (queryMore is not supported for aggregate queries)."""
     store = ctx.state.store
-    if compiled.count_only:
-        count = store.scalar(compiled.sql, compiled.params) or 0
-        return json_response({"totalSize": int(count), "done": True, "records": []})
-    # Aggregate results come in one batch whatever the batch size; more rows than fit is an error.
     size = MAX_AGGREGATE_ROWS if compiled.aggregate else batch_size(request) or DEFAULT_BATCH_SIZE
-    page = store.open_query(compiled.sql, compiled.params, size, _CursorContext(compiled, resource))
+    page = store.open_query(compiled.sql, compiled.params, size, context)
     if compiled.aggregate and page.cursor_id is not None:
         store.close_query(page.cursor_id)
         error = too_many_aggregate_rows()
         raise ApiError(400, error.error_code, error.message)
-    return _page_response(ctx, page)
+    return page
 
 
-async def _next_page(request: Request, ctx: ApiContext) -> Response:
+def page_at_locator(request: Request, ctx: ApiContext) -> QueryPage:
+    """The page a ``<cursor>-<offset>`` locator in the path points at."""
     cursor_id, _, offset = request.path_params["locator"].rpartition("-")
     if not cursor_id or not offset.isdigit():
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-    page = ctx.state.store.query_page(cursor_id, int(offset), batch_size(request))
-    return _page_response(ctx, page)
+    return ctx.state.store.query_page(cursor_id, int(offset), batch_size(request))
+
+
+async def _run(request: Request, ctx: ApiContext, resource: str) -> Response:
+    compiled = compile_requested_query(request, ctx, include_deleted=resource == "queryAll")
+    if compiled.count_only:
+        count = ctx.state.store.scalar(compiled.sql, compiled.params) or 0
+        return json_response({"totalSize": int(count), "done": True, "records": []})
+    return _page_response(ctx, open_first_page(request, ctx, compiled, _CursorContext(compiled, resource)))
+
+
+async def _next_page(request: Request, ctx: ApiContext) -> Response:
+    return _page_response(ctx, page_at_locator(request, ctx))
 
 
 @api_endpoint

@@ -25,14 +25,10 @@ from airflow_provider_sfpy.emulator import describe as describe_json
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
-from airflow_provider_sfpy.emulator.routes.query import DEFAULT_BATCH_SIZE, batch_size
+from airflow_provider_sfpy.emulator.routes.query import compile_requested_query, open_first_page, page_at_locator
 from airflow_provider_sfpy.emulator.schema import SObjectDef, lookup_sobject
 from airflow_provider_sfpy.emulator.soql import (
-    MAX_AGGREGATE_ROWS,
     CompiledQuery,
-    SoqlError,
-    compile_soql,
-    too_many_aggregate_rows,
 )
 from airflow_provider_sfpy.emulator.store import QueryPage
 
@@ -84,33 +80,17 @@ def _page_response(ctx: ApiContext, page: QueryPage) -> Response:
 
 @api_endpoint
 async def query(request: Request, ctx: ApiContext) -> Response:
-    soql = request.query_params.get("q")
-    if not soql or not soql.strip():
-        raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-    try:
-        compiled = compile_soql(soql, current_user_id=ctx.user_id, api_version=ctx.version)
-    except SoqlError as exc:
-        raise ApiError(400, exc.error_code, exc.message) from None
-    store = ctx.state.store
+    compiled = compile_requested_query(request, ctx)
     if compiled.count_only:
-        count = int(store.scalar(compiled.sql, compiled.params) or 0)
+        count = int(ctx.state.store.scalar(compiled.sql, compiled.params) or 0)
         empty = {"size": count, "totalSize": count, "done": True, "queryLocator": None, "entityTypeName": None}
         return json_response({**empty, "records": []})
-    size = MAX_AGGREGATE_ROWS if compiled.aggregate else batch_size(request) or DEFAULT_BATCH_SIZE
-    page = store.open_query(compiled.sql, compiled.params, size, _ToolingCursor(compiled))
-    if compiled.aggregate and page.cursor_id is not None:
-        store.close_query(page.cursor_id)
-        error = too_many_aggregate_rows()
-        raise ApiError(400, error.error_code, error.message)
-    return _page_response(ctx, page)
+    return _page_response(ctx, open_first_page(request, ctx, compiled, _ToolingCursor(compiled)))
 
 
 @api_endpoint
 async def next_page(request: Request, ctx: ApiContext) -> Response:
-    cursor_id, _, offset = request.path_params["locator"].rpartition("-")
-    if not cursor_id or not offset.isdigit():
-        raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-    page = ctx.state.store.query_page(cursor_id, int(offset), batch_size(request))
+    page = page_at_locator(request, ctx)
     if not isinstance(page.context, _ToolingCursor):
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
     return _page_response(ctx, page)
