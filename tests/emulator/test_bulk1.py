@@ -189,7 +189,8 @@ def test_batch_states_go_queued_in_progress_completed(paced: RunningEmulator) ->
             assert (in_progress, completed) in (("1", "0"), ("0", "1")) and job_info["numberBatchesQueued"] == "0"
         time.sleep(0.02)
     assert seen == ["Queued", "InProgress", "Completed"]
-    assert counts == sorted(counts) and counts[-1] < 3
+    # Progress only grows; the last record may be counted a moment before the state turns Completed.
+    assert counts == sorted(counts) and counts[-1] <= 3
 
 
 def test_serial_job_processes_one_batch_at_a_time_in_order(paced: RunningEmulator) -> None:
