@@ -49,6 +49,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_sfpy.operators.wave",
                     "airflow_provider_sfpy.operators.bulk",
                     "airflow_provider_sfpy.operators.bulk_query",
+                    "airflow_provider_sfpy.operators.bulk_query_mapped",
+                    "airflow_provider_sfpy.operators.platform_event",
                 ],
             }
         ],
@@ -56,7 +58,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Salesforce (sfpy)", "python-modules": ["airflow_provider_sfpy.sensors.bulk"]}
         ],
         "triggers": [
-            {"integration-name": "Salesforce (sfpy)", "python-modules": ["airflow_provider_sfpy.triggers.bulk"]}
+            {
+                "integration-name": "Salesforce (sfpy)",
+                "python-modules": [
+                    "airflow_provider_sfpy.triggers.bulk",
+                    "airflow_provider_sfpy.triggers.change_events",
+                ],
+            }
         ],
         "extra-links": ["airflow_provider_sfpy.operators.bulk.SalesforceBulkJobLink"],
         "connection-types": [

@@ -202,6 +202,34 @@ def narrow_csv(path: Path, rows: int) -> None:
         writer.writerows([f"Result Row {i + 1}", _CITIES[i % 9]] for i in range(rows))
 
 
+def count_records(path: Path, file_format: str) -> tuple[int, list[str], bool]:
+    """(records, field names, whether any text value holds a line break) of a CSV, JSON Lines or Parquet file."""
+    if file_format == "csv":
+        return count_csv_records(path)
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        first = next(parquet.iter_batches(batch_size=10_000), None)
+        texts = [] if first is None else [c for c in first.columns if str(c.type) in ("string", "large_string")]
+        multiline = any("\n" in value for column in texts for value in column.to_pylist() if value)
+        return parquet.metadata.num_rows, list(parquet.schema_arrow.names), multiline
+    count, header, multiline = 0, [], False
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if count == 0:
+                header = list(json.loads(line))
+            if not multiline and "\\n" in line:
+                multiline = True
+            count += 1
+    return count, header, multiline
+
+
+def count_csv_folder(folder: Path) -> int:
+    """Records in every ``*.csv`` file of a folder (each file with its own header row)."""
+    return sum(count_csv_records(path)[0] for path in sorted(folder.glob("*.csv")))
+
+
 def count_csv_records(path: Path) -> tuple[int, list[str], bool]:
     """(records, header, whether any value still holds a line break) of a CSV file."""
     with path.open(newline="", encoding="utf-8") as handle:
@@ -250,6 +278,17 @@ def closed_jobs(client: Client, count: int) -> list[str]:
 
 def job_infos(client: Client, job_ids: list[str]) -> list[dict[str, Any]]:
     return [client.jobs.ingest.info(job_id).body for job_id in job_ids]
+
+
+def delete_query_jobs(emu: Emulator) -> None:
+    """Delete every finished Bulk query job (each holds its whole result on the emulator's disk)."""
+    client = emu.client()
+    try:
+        for job in list(client.jobs.query.list_all()):
+            if job.get("state") in TERMINAL:
+                client.jobs.query.delete(job["id"])
+    finally:
+        client.close()
 
 
 def all_ingest_jobs(client: Client) -> list[dict[str, Any]]:

@@ -137,6 +137,18 @@ def extra_column(key: str, title: str, digits: int = 1) -> Column:
     return Column(title, lambda s, g: fmt_num(s.extras.get(key), digits))
 
 
+def extra_ratio_column(key: str, title: str) -> Column:
+    """A scenario number of each tool divided by ours (the first ``sfpy`` variant)."""
+
+    def render(s: Summary, group: Sequence[Summary]) -> str:
+        ref = _reference(group, "sfpy")
+        if ref is None or s.status != "ok":
+            return "—"
+        return fmt_ratio(ratio(s.extras.get(key), ref.extras.get(key)))
+
+    return Column(title, render)
+
+
 def table_rows(group: Sequence[Summary], extra: Sequence[Column]) -> tuple[list[str], list[list[str]]]:
     columns = [*BASE_COLUMNS, *extra]
     has_floor = any(s.tool == "floor" for s in group)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -36,7 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import report
-from _common import BENCH_DIR, DATA_DIR, PAGE_SIZE, ROOT, SOQL, parse_result
+from _common import BENCH_DIR, DATA_DIR, ROOT, parse_result
+from scenarios import Scenario, Variant, full_plan, smoke_plan
+
+from airflow_provider_sfpy.emulator.objects.bench_wide import BENCH_WIDE_NAME
 
 BENCH_VENV = ROOT / ".venv-bench"
 AIRFLOW_VERSION = "3.3.2"
@@ -49,225 +51,22 @@ VERSION_PACKAGES = (
     "httpx",
     "urllib3",
     "pandas",
+    "pyarrow",
     "psutil",
     "uvicorn",
     "starlette",
 )
+#: The file format each anchor tool writes (ours and the floor take theirs from the variant's ``format``).
+_ANCHOR_FORMATS = {
+    "simple_salesforce_jsonl": "jsonl",
+    "airflow_salesforce_ndjson": "jsonl",
+    "simple_salesforce_parquet": "parquet",
+    "airflow_salesforce_parquet": "parquet",
+}
+#: Scenario kinds that run against ``Bench.shared_emulator`` (the others start their own).
+SHARED_EMULATOR_KINDS = frozenset({"query_csv", "query_formats", "bulk_query"})
 WORKER_TIMEOUT = 3 * 3600.0
 FULL_RUNS = 3
-
-
-@dataclass(frozen=True)
-class Variant:
-    label: str
-    tool: str
-    params: dict[str, Any] = field(default_factory=dict)
-    #: Needs the anchors (``.venv-bench``); left out in smoke mode.
-    anchor: bool = False
-
-
-@dataclass(frozen=True)
-class Scenario:
-    key: str
-    kind: str  # the worker module under bench/tools/
-    title: str
-    size: int  # rows (query, results), bytes (ingest), waits (waits)
-    variants: tuple[Variant, ...]
-    description: str
-    options: dict[str, Any] = field(default_factory=dict)
-    columns: tuple[report.Column, ...] = ()
-    #: What to know about a tool's numbers in this scenario (shown under the table), by tool name.
-    tool_notes: dict[str, str] = field(default_factory=dict)
-
-
-def _query_variants() -> tuple[Variant, ...]:
-    return (
-        Variant("floor: raw pages, one keep-alive session", "floor"),
-        Variant("sfpy SalesforceQueryToFileOperator", "sfpy"),
-        Variant("simple-salesforce query_all_iter + csv", "simple_salesforce", anchor=True),
-        Variant("airflow salesforce provider make_query + write_object_to_file", "airflow_salesforce", anchor=True),
-        Variant("SalesforcePy query_more + csv", "salesforcepy", anchor=True),
-    )
-
-
-QUERY_DESCRIPTION = (
-    f"`{SOQL}` over HTTPS, {PAGE_SIZE:,}-row pages (the emulator's and Salesforce's default), "
-    "written to a local CSV file. `Name` carries commas and double quotes, `Description` is multi-line "
-    "text with non-ASCII characters."
-)
-QUERY_TOOL_NOTES = {
-    "sfpy": "ours streams page by page (the next page is fetched on a helper thread while the current one is "
-    "written) and writes through `ObjectStoragePath`, as to S3/GCS; its work includes its own OAuth login.",
-    "airflow_salesforce": "the provider holds every record in memory (`query_all`), then builds a pandas "
-    'DataFrame; its CSV lower-cases the column names. Its newline stripping (`df.dtypes == "object"`) no '
-    "longer matches text columns under pandas 3 (they are `str` dtype), so line breaks survive here; under "
-    "pandas 2 it removes them from the data.",
-    "salesforcepy": "`query_more` keeps every page in memory until the last one and fetches each page with "
-    "module-level `requests.get` (a new TLS connection per page), recursing once per page.",
-    "simple_salesforce": "`query_all_iter` is lazy (one page at a time); it decodes JSON into `OrderedDict`s.",
-}
-EMULATOR_CPU = report.extra_column("emulator_cpu_s", "emulator CPU s", 1)
-QUERY_COLUMNS = (
-    EMULATOR_CPU,
-    report.extra_column("requests", "HTTP requests", 0),
-    report.extra_column("rows_in_file", "rows in file", 0),
-)
-INGEST_COLUMNS = (
-    EMULATOR_CPU,
-    report.extra_column("jobs", "jobs", 0),
-    report.extra_column("rows_processed", "rows loaded", 0),
-    report.extra_column("submit_s", "split+upload s", 1),
-    report.extra_column("emulator_processing_s", "emulator processing s", 1),
-    report.extra_column("idle_after_last_job_s", "idle after last job s", 1),
-    report.extra_column("results_s", "results download s", 1),
-)
-WAIT_COLUMNS = (
-    EMULATOR_CPU,
-    report.extra_column("requests_per_job", "requests/job", 2),
-    report.extra_column("polls_per_job", "polls/job", 2),
-    report.extra_column("logins_per_job", "logins/job", 2),
-    report.extra_column("completed", "completed", 0),
-)
-RESULT_COLUMNS = (
-    EMULATOR_CPU,
-    report.extra_column("mb_written", "MB written", 1),
-    report.extra_column("mb_per_s", "MB/s", 1),
-)
-
-
-def full_plan() -> list[Scenario]:
-    return [
-        Scenario(
-            "query_csv_200k",
-            "query_csv",
-            "Query → CSV, 200,000 Accounts",
-            200_000,
-            _query_variants(),
-            QUERY_DESCRIPTION,
-            columns=QUERY_COLUMNS,
-            tool_notes=QUERY_TOOL_NOTES,
-        ),
-        Scenario(
-            "query_csv_1m",
-            "query_csv",
-            "Query → CSV, 1,000,000 Accounts",
-            1_000_000,
-            _query_variants(),
-            QUERY_DESCRIPTION,
-            columns=QUERY_COLUMNS,
-            tool_notes=QUERY_TOOL_NOTES,
-        ),
-        Scenario(
-            "bulk_ingest_250mb",
-            "bulk_ingest",
-            "Bulk API 2.0 insert of a 250 MB CSV",
-            250_000_000,
-            (
-                Variant("sfpy SalesforceBulkIngestOperator (defaults)", "sfpy"),
-                Variant("simple-salesforce bulk2 insert (defaults)", "simple_salesforce", anchor=True),
-                Variant(
-                    "simple-salesforce bulk2 insert (batch_size=500000)",
-                    "simple_salesforce",
-                    {"batch_size": 500_000},
-                    anchor=True,
-                ),
-            ),
-            "A generated Accounts CSV (6 columns, LF rows, quoted multi-line and non-ASCII text) inserted "
-            "through Bulk API 2.0 into a fresh emulator per run, upload limit at its default 100 MiB. Ours: "
-            "`SalesforceBulkIngestOperator(deferrable=False)` with its default split (100 MB per job) and "
-            "polling (5 s, x1.5, up to 60 s), saving result CSVs to a local folder (`results_destination`, "
-            "needed for a load this size). simple-salesforce: `sf.bulk2.Account.insert(csv_file=...)`, "
-            "which uploads one job at a time and waits for each (its `wait=5`).",
-            columns=INGEST_COLUMNS,
-            tool_notes={
-                "sfpy": "split+upload s: until the last job is closed (the file is parsed and re-split on record "
-                "boundaries, each chunk spooled and uploaded); idle after last job s: from the last job reaching "
-                "JobComplete to the operator returning (its poll interval grows 1.5x up to 60 s); results download "
-                "s: all three result CSVs of every job saved to the results folder.",
-                "simple_salesforce": "its splitter estimates a chunk's size from the unquoted field text, so with "
-                "quoted, multi-line fields a 99 MiB estimate becomes a >100 MiB upload and its own size check "
-                "raises; with batch_size=500000 every chunk is ~60 MB and it loads the file one job at a time, "
-                "waiting for each. It does not fetch result CSVs.",
-            },
-        ),
-        Scenario(
-            "bulk_waits_1000",
-            "bulk_waits",
-            "1,000 Bulk job waits deferred at once",
-            1_000,
-            (
-                Variant("sfpy SalesforceBulkJobTrigger per job, one event loop", "sfpy"),
-                Variant("one thread per job polling with requests", "threads"),
-            ),
-            "1,000 one-record insert jobs are created, uploaded and closed just before each run; the "
-            "emulator works through them (4 worker threads, 0.2 s queue delay each), so the waits last "
-            "about a minute. Ours: 1,000 `SalesforceBulkJobTrigger(job_ids=[id]).run()` to their first "
-            "event under one `asyncio.run` (a triggerer's view; each trigger logs in, as each does in "
-            "a triggerer). Anchor: 1,000 threads, each a `requests.Session` with a ready session id "
-            "polling `GET /jobs/ingest/{id}` every 5 s until terminal. Requests counted in the "
-            "emulator's request log.",
-            options={"poll_interval": 5.0},
-            columns=WAIT_COLUMNS,
-        ),
-        Scenario(
-            "bulk_results_1m",
-            "bulk_results",
-            "Download a 1,000,000-row successfulResults",
-            1_000_000,
-            (
-                Variant("floor: one streamed GET to a file", "floor"),
-                Variant("sfpy deliver_results → ObjectStoragePath", "sfpy"),
-                Variant("simple-salesforce get_successful_records(file=)", "simple_salesforce", anchor=True),
-            ),
-            "One finished insert job of 1,000,000 two-column records; each run streams its "
-            "`successfulResults/` CSV to a local file (ours through `ObjectStoragePath`, as to S3/GCS).",
-            columns=RESULT_COLUMNS,
-        ),
-    ]
-
-
-def smoke_plan() -> list[Scenario]:
-    plan = {s.kind: s for s in full_plan() if s.key != "query_csv_1m"}
-    return [
-        Scenario(
-            "query_csv_smoke",
-            "query_csv",
-            "Query → CSV (smoke)",
-            10_000,
-            plan["query_csv"].variants,
-            "",
-            columns=QUERY_COLUMNS,
-        ),
-        Scenario(
-            "bulk_ingest_smoke",
-            "bulk_ingest",
-            "Bulk insert (smoke)",
-            2_000,
-            plan["bulk_ingest"].variants,
-            "",
-            options={"poll_interval": 0.3},
-            columns=INGEST_COLUMNS,
-        ),
-        Scenario(
-            "bulk_waits_smoke",
-            "bulk_waits",
-            "Bulk waits (smoke)",
-            20,
-            plan["bulk_waits"].variants,
-            "",
-            options={"poll_interval": 0.3},
-            columns=WAIT_COLUMNS,
-        ),
-        Scenario(
-            "bulk_results_smoke",
-            "bulk_results",
-            "Results download (smoke)",
-            10_000,
-            plan["bulk_results"].variants,
-            "",
-            columns=RESULT_COLUMNS,
-        ),
-    ]
 
 
 # ----------------------------------------------------------------------------------------- environment
@@ -457,6 +256,8 @@ class Bench:
         self.notes: dict[str, list[str]] = {}
         self.logs = tmp / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        #: The emulator kept running between scenarios over the same data: (data key, its exit stack, it).
+        self._emulator: tuple[tuple[Any, ...], contextlib.ExitStack, Any] | None = None
 
     def variants(self, scenario: Scenario) -> list[Variant]:
         return [v for v in scenario.variants if not (self.args.smoke and v.anchor)]
@@ -513,32 +314,81 @@ class Bench:
     # ------------------------------------------------------------------------------ scenarios
 
     def query_csv(self, scenario: Scenario) -> None:
+        self.query_formats(scenario)
+
+    def query_formats(self, scenario: Scenario) -> None:
+        """Query -> file scenarios (CSV, JSON Lines, Parquet; Accounts or the wide object): every tool
+        writes to a local file, whose records are counted after the run."""
         import fixtures
 
+        emu = self.query_emulator(scenario)
+        for run in range(self.args.runs):
+            for variant in self.variants(scenario):
+                file_format = variant.params.get("format") or _ANCHOR_FORMATS.get(variant.tool, "csv")
+                out = self.tmp / f"query-{variant.tool}.{file_format}"
+
+                def after(
+                    result: dict[str, Any], out: Path = out, run: int = run, file_format: str = file_format
+                ) -> dict[str, Any]:
+                    extras: dict[str, Any] = {"requests": len(emu.admin.requests_log())}
+                    ok = result.get("status") == "ok" and out.exists()
+                    if ok:
+                        extras["mb_written"] = out.stat().st_size / report.MB
+                    if ok and run == 0:
+                        count, header, multiline = fixtures.count_records(out, file_format)
+                        extras["rows_in_file"] = count
+                        extras["text_line_breaks_kept"] = int(multiline)
+                        shown = ",".join(header) if len(header) <= 12 else f"{len(header)} columns"
+                        self.note(
+                            scenario,
+                            f"{result['variant']}: header `{shown}`; {count:,} records; "
+                            f"line breaks inside values {'kept' if multiline else 'REMOVED'}.",
+                        )
+                    elif result.get("status") == "ok" and isinstance(result["details"].get("rows"), int):
+                        extras["rows_in_file"] = result["details"]["rows"]
+                    out.unlink(missing_ok=True)
+                    return extras
+
+                self.measure(scenario, variant, run, emu, {"out": str(out)}, after)
+
+    def query_emulator(self, scenario: Scenario) -> Any:
+        """The emulator holding a query scenario's records, shared with the next scenario over the same data
+        (query -> CSV, JSON Lines and Parquet at 1M rows start one emulator, not three)."""
+        import fixtures
+
+        if scenario.options.get("object") == BENCH_WIDE_NAME:
+            # On disk rather than in the emulator's memory: 300 fields a record make a large org.
+            data_dir = self.tmp / f"wide-org-{scenario.size}"
+            options = ["--bench-wide-object", str(scenario.size), "--data-dir", str(data_dir)]
+            key: tuple[Any, ...] = ("wide", scenario.size)
+            what = f"{scenario.size:,} {BENCH_WIDE_NAME} records"
+            return self.shared_emulator(key, what, lambda: fixtures.emulator(self.tls, *options))
+        key = ("Account", scenario.size)
+        what = f"{scenario.size:,} Accounts"
+        return self.shared_emulator(
+            key, what, lambda: fixtures.emulator(self.tls, "--generate", f"Account={scenario.size}")
+        )
+
+    def shared_emulator(
+        self, key: tuple[Any, ...], what: str, start: Callable[[], contextlib.AbstractContextManager[Any]]
+    ) -> Any:
+        """A running emulator for ``key``; the one of the previous scenario if its key was the same (else
+        that one is stopped first: two large orgs at once would not fit beside the workers)."""
+        if self._emulator is not None and self._emulator[0] == key:
+            return self._emulator[2]
+        self.close()
         started = time.monotonic()
-        with fixtures.emulator(self.tls, "--generate", f"Account={scenario.size}") as emu:
-            print(f"  emulator with {scenario.size:,} Accounts ready in {time.monotonic() - started:.0f} s", flush=True)
-            for run in range(self.args.runs):
-                for variant in self.variants(scenario):
-                    out = self.tmp / f"query-{variant.tool}.csv"
+        stack = contextlib.ExitStack()
+        emu = stack.enter_context(start())
+        self._emulator = (key, stack, emu)
+        print(f"  emulator with {what} ready in {time.monotonic() - started:.0f} s", flush=True)
+        return emu
 
-                    def after(result: dict[str, Any], out: Path = out, run: int = run) -> dict[str, Any]:
-                        extras: dict[str, Any] = {"requests": len(emu.admin.requests_log())}
-                        if result.get("status") == "ok" and out.exists() and run == 0:
-                            count, header, multiline = fixtures.count_csv_records(out)
-                            extras["rows_in_file"] = count
-                            extras["text_line_breaks_kept"] = int(multiline)
-                            self.note(
-                                scenario,
-                                f"{result['variant']}: header `{','.join(header)}`; {count:,} records; "
-                                f"line breaks inside values {'kept' if multiline else 'REMOVED'}.",
-                            )
-                        elif result.get("status") == "ok" and isinstance(result["details"].get("rows"), int):
-                            extras["rows_in_file"] = result["details"]["rows"]
-                        out.unlink(missing_ok=True)
-                        return extras
-
-                    self.measure(scenario, variant, run, emu, {"out": str(out)}, after)
+    def close(self) -> None:
+        """Stop the shared emulator, if one runs."""
+        if self._emulator is not None:
+            self._emulator[1].close()
+            self._emulator = None
 
     def bulk_ingest(self, scenario: Scenario) -> None:
         import fixtures
@@ -649,6 +499,56 @@ class Bench:
                         return {"mb_written": written / report.MB, "mb_per_s": written / report.MB / result["work_s"]}
 
                     self.measure(scenario, variant, run, emu, {"job_id": info["id"], "out_dir": str(out_dir)}, after)
+
+    def bulk_query(self, scenario: Scenario) -> None:
+        """Bulk query export: every tool creates a job over the same Accounts and saves its results; the
+        emulator serves ``page_rows``-record pages and takes ``page_delay`` s of server time for each."""
+        import fixtures
+
+        emu = self.shared_emulator(
+            ("Account", scenario.size),
+            f"{scenario.size:,} Accounts",
+            lambda: fixtures.emulator(self.tls, "--generate", f"Account={scenario.size}"),
+        )
+        pages = {"page_records": scenario.options["page_rows"], "page_seconds": scenario.options["page_delay"]}
+        for run in range(self.args.runs):
+            for variant in self.variants(scenario):
+                out_dir = self.tmp / f"bulk-query-{variant.tool}"
+                shutil.rmtree(out_dir, ignore_errors=True)
+                out_dir.mkdir()
+
+                def after(result: dict[str, Any], out_dir: Path = out_dir, run: int = run) -> dict[str, Any]:
+                    log = emu.admin.requests_log()
+                    results = [e for e in log if str(e.get("path", "")).endswith("/results")]
+                    listings = sum(1 for e in log if str(e.get("path", "")).endswith("/resultPages"))
+                    extras: dict[str, Any] = {
+                        "requests": len(log),
+                        "result_requests": len(results),
+                        "result_page_listings": listings,
+                    }
+                    first = min((float(e["time"]) for e in results), default=None)
+                    if first is not None and result.get("status") == "ok":
+                        extras["job_s"] = first - result["work_started_unix"]
+                        extras["download_s"] = result["work_ended_unix"] - first
+                    details = result.get("details", {})
+                    if isinstance(details.get("bytes_written"), int):
+                        extras["mb_written"] = details["bytes_written"] / report.MB
+                    if result.get("status") == "ok" and run == 0:
+                        extras["rows_in_files"] = fixtures.count_csv_folder(out_dir)
+                    elif isinstance(details.get("rows"), int):
+                        extras["rows_in_files"] = details["rows"]
+                    if extras.get("rows_in_files") not in (None, scenario.size):
+                        self.note(
+                            scenario, f"{result['variant']}: {extras['rows_in_files']:,} rows of {scenario.size:,}!"
+                        )
+                    fixtures.delete_query_jobs(emu)
+                    shutil.rmtree(out_dir, ignore_errors=True)
+                    return extras
+
+                def setup() -> None:
+                    emu.admin.set_result_pages(**pages)
+
+                self.measure(scenario, variant, run, emu, {"out_dir": str(out_dir)}, after, setup)
 
 
 def source_fingerprint() -> str:
@@ -892,7 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only:
         plan = [s for s in plan if any(s.key.startswith(prefix) for prefix in args.only)]
     if args.scale != 1.0:
-        plan = [dataclasses.replace(s, size=max(1, int(s.size * args.scale))) for s in plan]
+        plan = [s.scaled(args.scale) for s in plan]
     info = environment_info(python)
     previous = load_previous(args, plan)
     print(f"bench: {len(plan)} scenario(s), {args.runs} run(s) each, workers on {python}", flush=True)
@@ -901,10 +801,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         tls = write_tls_files(tmp / "tls")
         bench = Bench(args, python, tmp, tls)
-        for scenario in plan:
-            print(f"\n== {scenario.title}", flush=True)
-            getattr(bench, scenario.kind)(scenario)
-            write_outputs(plan, bench, info, args, previous)
+        try:
+            for scenario in plan:
+                print(f"\n== {scenario.title}", flush=True)
+                if scenario.kind not in SHARED_EMULATOR_KINDS:
+                    bench.close()
+                getattr(bench, scenario.kind)(scenario)
+                write_outputs(plan, bench, info, args, previous)
+        finally:
+            bench.close()
         print_tables(plan, bench.runs)
     print(f"\nwrote {args.out} and {args.json}", flush=True)
     failed = [r for r in bench.runs if r.get("status") == "crashed"]

@@ -21,7 +21,7 @@ from typing import Any
 
 from _common import current_rss_bytes, dump_result, peak_rss_bytes
 
-SCENARIOS = ("query_csv", "bulk_ingest", "bulk_waits", "bulk_results")
+SCENARIOS = ("query_csv", "query_formats", "bulk_ingest", "bulk_waits", "bulk_results", "bulk_query")
 
 
 def _wait_at_gate(gate: str | None) -> float:

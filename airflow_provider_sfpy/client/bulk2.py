@@ -3,7 +3,8 @@
 The SalesforcePy-shaped calls (``create``, ``batches``, ``update``, ``delete``, ``get``) are kept, and
 beside them the ones a long unattended load needs: job listing that follows ``nextRecordsUrl``,
 result CSVs as byte streams (a million-row result never has to fit in memory), and query results
-paged by ``Sforce-Locator``. Uploads accept bytes, text or a binary file object, which is sent as
+paged by ``Sforce-Locator`` or, from API 58.0, listed as links to download in parallel
+(``result_links``, see ``bulk2_result_pages``). Uploads accept bytes, text or a binary file object, which is sent as
 it is read.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from airflow_provider_sfpy.client.bulk2_result_pages import collect_result_links
 from airflow_provider_sfpy.client.bulk_pacing import PollPacer
 from airflow_provider_sfpy.client.errors import SalesforceConfigError
 from airflow_provider_sfpy.client.query import broken_cursor_error, plural
@@ -198,12 +200,19 @@ class Query(_Jobs):
         response, _ = self._client.request(
             "GET", self._job_path(job_id, "/results"), params=params or None, stream=True, raw=True
         )
-        next_locator = response.headers.get("Sforce-Locator")
-        return QueryResultPage(
-            chunks=response.iter_content(chunk_size=CHUNK_BYTES),
-            number_of_records=int(response.headers.get("Sforce-NumberOfRecords", "0")),
-            locator=None if next_locator in (None, "", "null") else next_locator,
+        return _result_page(response)
+
+    def result_links(self, job_id: str, *, max_records: int | None = None) -> list[str] | None:
+        """Every results page of a finished job as a link (``resultPages``, API 58.0+), in order, for
+        :meth:`result_page_at`; ``None`` where the org does not offer them (then follow locators)."""
+        return collect_result_links(
+            self._client, self._job_path(job_id, "/resultPages"), job_id, max_records=max_records
         )
+
+    def result_page_at(self, link: str) -> QueryResultPage:
+        """The results page a ``resultPages`` link names; the body is streamed."""
+        response, _ = self._client.request("GET", link, stream=True, raw=True)
+        return _result_page(response)
 
     def result_pages(self, job_id: str, *, max_records: int | None = None) -> Iterator[QueryResultPage]:
         """Every results page in order; consume each page's chunks before asking for the next.
@@ -235,6 +244,16 @@ class Query(_Jobs):
             locator = page.locator
 
 
+def _result_page(response: Any) -> QueryResultPage:
+    """A streamed ``/results`` response as a page: its chunks, record count and next locator."""
+    next_locator = response.headers.get("Sforce-Locator")
+    return QueryResultPage(
+        chunks=response.iter_content(chunk_size=CHUNK_BYTES),
+        number_of_records=int(response.headers.get("Sforce-NumberOfRecords", "0")),
+        locator=None if next_locator in (None, "", "null") else next_locator,
+    )
+
+
 class Jobs:
     """``client.jobs``: Bulk API 2.0 job families."""
 
@@ -259,7 +278,8 @@ def wait_for_jobs(
     on_poll: Callable[[dict[str, dict[str, Any]]], None] | None = None,
     expected_records: Mapping[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Poll until every job is terminal (JobComplete, Failed, Aborted); the interval backs off by 1.5x.
+    """Poll until every job is terminal (JobComplete, Failed, Aborted); the wait backs off 1.5x but never past
+    poll_interval plus a quarter of the time waited (see ``bulk_pacing``).
 
     With ``expected_records`` (records per job, as uploaded) a poll is brought forward to when the
     processing rate says the jobs will be done (see ``bulk_pacing``). Returns each job's summary.

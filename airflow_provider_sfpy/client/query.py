@@ -6,7 +6,9 @@ the request for page N+1 goes out on a helper thread as soon as page N's *bytes*
 its ``nextRecordsUrl`` is read from the head of the body, where Salesforce writes it before the
 records — so Salesforce builds page N+1 while this process decodes and writes page N, and a page
 costs about the slower of the two. Pages are still handed out strictly in order, and an error
-fetching a page is raised where that page would have been handed out.
+fetching a page is raised where that page would have been handed out. A body with its link after
+the records (a proxy that re-serialised the JSON) is scanned for the link with its records skipped,
+so the page still reaches the consumer as bytes, for the consumer's own decoder.
 
 A server cursor is never trusted to end by itself: a ``nextRecordsUrl`` this stream already
 followed, or more records than the first page's ``totalSize``, stops the stream with
@@ -62,6 +64,35 @@ def next_link_from_head(content: bytes) -> tuple[bool, str | None]:
         return True, None
     link = meta.get("nextRecordsUrl")
     return (True, link) if isinstance(link, str) and link else (False, None)
+
+
+def _link_decoder() -> Callable[[bytes], Any] | None:
+    """A decoder of a page's ``done`` and ``nextRecordsUrl`` that skips the records without building them."""
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - the client used without Airflow
+        return None
+    page_links = msgspec.defstruct("PageLinks", [("done", bool, True), ("nextRecordsUrl", str | None, None)], gc=False)
+    return msgspec.json.Decoder(page_links).decode
+
+
+_decode_links = _link_decoder()
+
+
+def next_link_from_body(content: bytes) -> tuple[bool, str | None]:
+    """``(known, nextRecordsUrl)`` wherever the link is in the body (records first, re-serialised by a proxy).
+
+    The whole body is read, but its records are skipped, not built: the page stays bytes for the
+    consumer's own decoder (e.g. typed records). ``known=False`` when it is not a page of JSON: the
+    caller then decodes it the usual way, which says what is wrong.
+    """
+    if _decode_links is None:
+        return False, None
+    try:
+        links = _decode_links(content)
+    except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
+        return False, None
+    return True, None if links.done else links.nextRecordsUrl
 
 
 def _next_link(page: dict[str, Any]) -> str | None:
@@ -136,8 +167,9 @@ class QueryStream:
     def decode_pages_with(self, decode: Callable[[bytes], dict[str, Any]]) -> None:
         """Decode the pages not yet decoded with ``decode`` (a page's bytes to its body) instead of to dicts.
 
-        For a consumer that knows the records' shape: see ``formats/typed_records.py``. Pages the
-        stream had to decode itself to find their link still arrive as dicts.
+        For a consumer that knows the records' shape: see ``formats/typed_records.py``. Only a page
+        whose link cannot be read without decoding it (not JSON, an odd layout) arrives as dicts, or
+        raises what is wrong with it.
         """
         self._decode_page = lambda response: decode(response.content)
 
@@ -271,8 +303,10 @@ class _PageFetcher:
                     return
                 response: requests.Response = result.body
                 known, url = next_link_from_head(response.content)
+                if not known:  # another layout: find the link without building the records
+                    known, url = next_link_from_body(response.content)
                 item: Any = response
-                if not known:  # an unexpected layout: decode here to find the link
+                if not known:  # not a page of JSON: decoding it here raises what is wrong
                     item = decode_body(response)
                     url = _next_link(item)
                 waiting = (item, result.response)

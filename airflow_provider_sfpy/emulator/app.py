@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
 from airflow_provider_sfpy.emulator.faults import FaultInjectionMiddleware, FaultRegistry, RequestLog
+from airflow_provider_sfpy.emulator.objects.bench_wide import bench_wide_object, fill_bench_wide
 from airflow_provider_sfpy.emulator.routes import (
     admin,
     apex,
@@ -46,6 +47,7 @@ from airflow_provider_sfpy.emulator.routes import (
     wave,
 )
 from airflow_provider_sfpy.emulator.sample_data import ensure_admin, generate, load_sample_data
+from airflow_provider_sfpy.emulator.schema import register_sobject
 from airflow_provider_sfpy.emulator.sessions import SessionRegistry
 from airflow_provider_sfpy.emulator.state import EmulatorState
 from airflow_provider_sfpy.emulator.store import Store
@@ -112,7 +114,11 @@ def load_jwt_public_key(pem: str | bytes) -> Any:
 
 def open_store(config: EmulatorConfig) -> tuple[Store, str]:
     """The org's store with its admin user; sample and generated data go into a fresh org only, so a
-    persisted ``data_dir`` is not seeded twice."""
+    persisted ``data_dir`` is not seeded twice (the wide benchmark object: into an org without its records).
+    """
+    wide = bench_wide_object() if config.bench_wide_records > 0 else None
+    if wide is not None:
+        register_sobject(wide)  # before the store opens: it creates a table per registered object
     store = Store.open(config.data_dir, cursor_timeout=config.cursor_timeout)
     fresh = store.count("User", include_deleted=True) == 0
     admin_id = ensure_admin(store, config.username)
@@ -120,6 +126,8 @@ def open_store(config: EmulatorConfig) -> tuple[Store, str]:
         load_sample_data(store, admin_id)
     if fresh and config.generate:
         generate(store, config.generate, owner_id=admin_id)
+    if wide is not None:
+        fill_bench_wide(store, wide, config.bench_wide_records, admin_id)
     return store, admin_id
 
 

@@ -28,6 +28,9 @@ class EmulatorConfig:
     sample_data: bool = True
     #: Synthetic records to add at start-up, e.g. ``{"Account": 100_000}`` (see ``sample_data.generate``).
     generate: Mapping[str, int] = field(default_factory=dict)
+    #: Records of ``Bench_Wide__c`` (a 300-custom-field object for wide-export benchmarks,
+    #: ``objects/bench_wide.py``); more than 0 adds the object and its records to the org at start-up.
+    bench_wide_records: int = 0
     #: The ``instance_url`` handed out at login; ``None`` derives it from each request's Host header.
     base_url: str | None = None
     session_timeout: float = defaults.SESSION_TIMEOUT_SECONDS

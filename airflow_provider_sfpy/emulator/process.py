@@ -23,6 +23,7 @@ require_emulator_extra()
 from airflow_provider_sfpy.emulator.cli import ADMIN_TOKEN_ENV  # noqa: E402
 
 _READY = re.compile(r"sfpy-emulator ready on (\S+)")
+_PUBSUB = re.compile(r"^Pub/Sub API: (grpcs?://(\S+))")
 
 
 class EmulatorProcess:
@@ -34,6 +35,7 @@ class EmulatorProcess:
 
     ``command`` runs another installation's emulator (``["/venv/bin/sfpy-emulator"]``, as the wheel-install
     test does); by default it is this interpreter's ``python -m airflow_provider_sfpy.emulator``.
+    ``pubsub=True`` also serves the Pub/Sub API on a free port (``pubsub_url``, ``pubsub_target``).
     """
 
     def __init__(
@@ -44,13 +46,17 @@ class EmulatorProcess:
         start_timeout: float = 60.0,
         admin_token: str | None = None,
         command: Sequence[str] | None = None,
+        pubsub: bool = False,
     ) -> None:
-        self.args = list(args)
+        self.args = [*args, *(["--pubsub-port", "0"] if pubsub else [])]
         self.command = list(command) if command else [sys.executable, "-m", "airflow_provider_sfpy.emulator"]
         self.host = host
         self.start_timeout = start_timeout
         self.admin_token = admin_token
         self.base_url = ""
+        #: ``grpc://host:port`` (``grpcs://`` with TLS) and ``host:port`` of the Pub/Sub API, when served.
+        self.pubsub_url: str | None = None
+        self.pubsub_target: str | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
@@ -78,9 +84,15 @@ class EmulatorProcess:
             self._output.append(line)
             if len(self._output) > 200:
                 del self._output[:100]
+            pubsub = _PUBSUB.match(line)
+            if pubsub:
+                self.pubsub_url, self.pubsub_target = pubsub.group(1), pubsub.group(2)
             match = _READY.search(line)
-            if match and not found.is_set():
+            if match:
                 self.base_url = match.group(1)
+            # Ready once the URLs are known: the Pub/Sub API's line follows the ready line.
+            serves_pubsub = "--pubsub-port" in self.args
+            if self.base_url and (self.pubsub_url or not serves_pubsub) and not found.is_set():
                 found.set()
 
     def stop(self) -> None:

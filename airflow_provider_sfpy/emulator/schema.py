@@ -10,6 +10,10 @@ Storage conventions (shared by the store and the SOQL compiler):
 - ``boolean`` is stored as 0/1, numbers as REAL/INTEGER, ``date`` as ``YYYY-MM-DD`` text,
   ``datetime`` as ``YYYY-MM-DDTHH:MM:SS.000+0000`` text in UTC (so text order is time order);
 - every object has ``IsDeleted`` (soft delete, visible to queryAll only).
+
+The registry is fixed when an emulator starts. ``register_sobject`` adds an object that is not part of
+every org (the wide benchmark object of ``sfpy-emulator --bench-wide-object N``) at start-up, before the
+store creates its tables.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ __all__ = [
     "SObjectDef",
     "cascade_children",
     "lookup_sobject",
+    "register_sobject",
     "sobject_for_key_prefix",
 ]
 
@@ -53,6 +58,45 @@ def lookup_sobject(name: str) -> SObjectDef | None:
 def sobject_for_key_prefix(record_id: str) -> SObjectDef | None:
     """Which object an Id belongs to, from its first three characters."""
     return _BY_KEY_PREFIX.get(record_id[:3])
+
+
+def register_sobject(obj: SObjectDef) -> None:
+    """Make ``obj`` part of the org's schema: describe, SOQL, DML and the store then treat it like any
+    built-in object.
+
+    Start-up only: the store creates one table per registered object when it opens, so a store opened
+    before this call has no table for ``obj``. The registry is process-wide: emulators this process
+    starts afterwards have the object too. Registering the same definition again does nothing; another
+    definition under a name or key prefix already taken is a ``ValueError``.
+    """
+    existing = lookup_sobject(obj.name)
+    if existing is not None:
+        if existing == obj:
+            return
+        raise ValueError(
+            f"an sObject named {existing.name} is already registered with another definition: "
+            "register each object once, before the store opens"
+        )
+    owner = _BY_KEY_PREFIX.get(obj.key_prefix)
+    if owner is not None:
+        raise ValueError(f"key prefix {obj.key_prefix!r} of {obj.name} already belongs to {owner.name}: choose another")
+    SCHEMA[obj.name] = obj
+    _SCHEMA_LOWER[obj.name.lower()] = obj
+    _BY_KEY_PREFIX[obj.key_prefix] = obj
+    _clear_derived_caches()
+
+
+def _clear_derived_caches() -> None:
+    """Forget what was computed from the registry before it grew: the new object's parents (``User``
+    for ``OwnerId``) gain a child relationship, and describeGlobal lists one more object."""
+    from airflow_provider_sfpy.emulator import describe
+    from airflow_provider_sfpy.emulator.soql import describe_facts
+
+    cascade_children.cache_clear()
+    describe.describe_global.cache_clear()
+    describe.describe.cache_clear()
+    describe_facts._field_flags.cache_clear()
+    describe_facts._child_relationships.cache_clear()
 
 
 @functools.cache

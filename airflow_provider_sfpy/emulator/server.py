@@ -10,13 +10,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from airflow_provider_sfpy.emulator.app import create_app
 from airflow_provider_sfpy.emulator.config import EmulatorConfig
+
+if TYPE_CHECKING:
+    from airflow_provider_sfpy.emulator.pubsub.server import PubSubOptions, PubSubServer
 
 ACCESS_LOG_LEVELS = frozenset({"trace", "debug", "info"})
 
@@ -43,6 +46,20 @@ def server_url(host: str, port: int, tls: bool) -> str:
 KEEP_ALIVE_SECONDS = 120
 
 
+class EmulatorServer(uvicorn.Server):
+    """uvicorn's server, running ``before_shutdown`` callbacks before the app's own shutdown closes the store
+    (the Pub/Sub API's streams read the store until they are stopped)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.before_shutdown: list[Callable[[], None]] = []
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for callback in self.before_shutdown:
+            callback()
+        await super().shutdown(sockets)
+
+
 def make_server(
     app: ASGIApp,
     *,
@@ -50,7 +67,7 @@ def make_server(
     tls_key: str | None = None,
     log_level: str = "warning",
     log_config: dict[str, Any] | str | None = uvicorn.config.LOGGING_CONFIG,
-) -> uvicorn.Server:
+) -> EmulatorServer:
     config = uvicorn.Config(
         app,
         log_level=log_level,
@@ -64,7 +81,7 @@ def make_server(
         # poll every 5 s (simple-salesforce's bulk2 does) would otherwise race the server's close.
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
-    return uvicorn.Server(config)
+    return EmulatorServer(config)
 
 
 def wait_started(server: uvicorn.Server, timeout: float = 30.0, alive: Callable[[], bool] = lambda: True) -> bool:
@@ -90,18 +107,32 @@ def run(
     tls_cert: str | None = None,
     tls_key: str | None = None,
     log_level: str = "warning",
-    on_ready: Callable[[str], None] | None = None,
+    on_ready: Callable[[str, PubSubServer | None], None] | None = None,
+    pubsub_port: int | None = None,
+    pubsub_options: PubSubOptions | None = None,
 ) -> None:
-    """Serve until interrupted. Once connections are accepted, ``on_ready`` gets the server's URL
-    (default: print the ready line)."""
+    """Serve until interrupted. Once connections are accepted, ``on_ready`` gets the server's URL and
+    the Pub/Sub API server (default: print the ready line). ``pubsub_port`` (0: any free port) also serves
+    the Pub/Sub API over gRPC, on the same host and with the same certificate."""
     sock = bind_socket(host, port)
     url = server_url(host, sock.getsockname()[1], tls=bool(tls_cert))
-    server = make_server(create_app(config), tls_cert=tls_cert, tls_key=tls_key, log_level=log_level)
-    announce = on_ready or (lambda served_at: print(ready_line(served_at, config.username), flush=True))
+    app = create_app(config)
+    server = make_server(app, tls_cert=tls_cert, tls_key=tls_key, log_level=log_level)
+    pubsub = None
+    if pubsub_port is not None:
+        from airflow_provider_sfpy.emulator.pubsub.server import PubSubOptions, PubSubServer, enable_change_events
+
+        options = pubsub_options or PubSubOptions()
+        enable_change_events(app.state.emulator.store, options.change_events)
+        pubsub = PubSubServer(
+            app.state.emulator, host=host, port=pubsub_port, tls_cert=tls_cert, tls_key=tls_key, options=options
+        )
+        server.before_shutdown.append(pubsub.stop)
+    announce = on_ready or (lambda served_at, _: print(ready_line(served_at, config.username), flush=True))
 
     def announce_when_started() -> None:
         if wait_started(server, timeout=3600):
-            announce(url)
+            announce(url, pubsub)
 
     threading.Thread(target=announce_when_started, name="sfpy-emulator-ready", daemon=True).start()
     server.run(sockets=[sock])

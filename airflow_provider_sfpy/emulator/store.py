@@ -10,6 +10,11 @@ anonymous Apex run: that would let an endless loop stall every client. An Apex b
 recorded instead (``recording``: temporary triggers copy each row it changes, for the length of one
 statement) and undone if the block ends with an uncaught exception (``undo``).
 
+Change events: with ``change_events`` set (the objects to capture; ``None``, the default, is off),
+every committed change to those objects becomes a Change Data Capture event on ``event_bus``
+(``events/capture.py``: temporary triggers, published when the outermost ``transaction()`` commits;
+an Apex run's changes when the run succeeds).
+
 Query cursors: a query's result is materialised once into a ``TEMP`` table and paged by ``rowid``
 — one indexed range read per page whatever the size, and SQLite spills the table to a temp file
 instead of holding a million rows in Python memory. Results that fit in one batch drop the table at
@@ -29,11 +34,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.defaults import QUERY_CURSOR_TIMEOUT_SECONDS
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
+from airflow_provider_sfpy.emulator.events.capture import ChangeCapture
+from airflow_provider_sfpy.emulator.events.schemas import selected_entities
 from airflow_provider_sfpy.emulator.objects.derived import apply_derived, number_new_record
 from airflow_provider_sfpy.emulator.objects.files import document_for_version, links_for_new_document
 from airflow_provider_sfpy.emulator.objects.model import CURRENT_USER
@@ -45,6 +52,9 @@ from airflow_provider_sfpy.emulator.schema import (
     sobject_for_key_prefix,
 )
 from airflow_provider_sfpy.emulator.values import BodyLocator, now_string, to_storage
+
+if TYPE_CHECKING:
+    from airflow_provider_sfpy.emulator.events.bus import EventBus
 
 DB_FILENAME = "emulator.sqlite3"
 #: Counters start here so emulator Ids have the mixed case of real ones (``0015g00LsQ2...``).
@@ -149,6 +159,9 @@ class Store:
         self._cursors: dict[str, _Cursor] = {}
         self._next_counter: dict[str, int] = {}  # per key prefix
         self._undo_columns: dict[str, list[str]] | None = None  # per table, once the undo tables exist
+        self._transaction_depth = 0
+        self._capture: ChangeCapture | None = None
+        self._event_bus: EventBus | None = None
         self._conn = sqlite3.connect(
             str(path) if path is not None else ":memory:", check_same_thread=False, isolation_level=None
         )
@@ -169,6 +182,42 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self._conn.close()
+
+    # ----------------------------------------------------------------------------------- change events
+
+    @property
+    def change_events(self) -> frozenset[str] | None:
+        """The objects whose committed changes become change events; ``None``: capture is off."""
+        return self._capture.entities if self._capture is not None else None
+
+    @change_events.setter
+    def change_events(self, entities: Iterable[str] | None) -> None:
+        """Turn capture on for ``entities`` (``selected_entities`` checks the names), or off with ``None``.
+
+        To capture every CDC-capable object: ``store.change_events = selected_entities(None)``.
+        """
+        with self.lock:
+            if self._capture is not None:
+                self._capture.uninstall()
+                self._capture = None
+            if entities is not None:
+                capture = ChangeCapture(self._conn, selected_entities(entities), lambda: self.event_bus)
+                capture.install()
+                self._capture = capture
+
+    @property
+    def event_bus(self) -> EventBus:
+        """The org's event bus (``events/bus.py``), created on first use."""
+        with self.lock:
+            if self._event_bus is None:
+                from airflow_provider_sfpy.emulator.events.bus import EventBus
+
+                self._event_bus = EventBus(self)
+            return self._event_bus
+
+    @event_bus.setter
+    def event_bus(self, bus: EventBus) -> None:
+        self._event_bus = bus
 
     # ----------------------------------------------------------------------------------- schema
 
@@ -220,12 +269,17 @@ class Store:
         name = f"sp_{next(_SAVEPOINT_IDS)}"
         with self.lock:
             self._conn.execute(f"SAVEPOINT {name}")
+            self._transaction_depth += 1
             try:
                 yield
+                if self._transaction_depth == 1 and self._capture is not None:
+                    self._capture.before_commit()  # the changes' events commit with them
             except BaseException:
                 self._conn.execute(f"ROLLBACK TO {name}")
                 self._conn.execute(f"RELEASE {name}")
                 raise
+            finally:
+                self._transaction_depth -= 1
             self._conn.execute(f"RELEASE {name}")
 
     # ----------------------------------------------------------------------------------- Apex transactions
@@ -254,10 +308,12 @@ class Store:
         with self.lock:
             columns = self._undo_tables()
             triggers: list[str] = []
+            holding = self._capture.holding(log.log_id) if self._capture is not None else contextlib.nullcontext()
             try:
                 for table, ops in fires.items():
                     triggers += self._create_undo_triggers(log, table, columns[table], ops)
-                yield
+                with holding:  # the run's change events wait for its end (``forget``) or go (``undo``)
+                    yield
             finally:
                 for trigger in triggers:
                     self._conn.execute(f"DROP TRIGGER IF EXISTS temp.{quote(trigger)}")
@@ -287,14 +343,16 @@ class Store:
                         f"SELECT ?, {listed} FROM {shadow} WHERE seq = ?",
                         (rid, seq),
                     )
+            if self._capture is not None:
+                self._capture.drop(log.log_id)  # neither the run's changes nor their reversal are published
             self.forget(log)
 
     def forget(self, log: UndoLog) -> None:
-        """Drop what ``log`` recorded (the run succeeded: its writes stay)."""
-        with self.lock:
-            if self._undo_columns is None:
-                return
-            with self.transaction():
+        """Drop what ``log`` recorded (the run succeeded: its writes stay, and their change events go out)."""
+        with self.lock, self.transaction():
+            if self._capture is not None:
+                self._capture.release(log.log_id)
+            if self._undo_columns is not None:
                 for table in self._undo_columns:
                     self._conn.execute(
                         f"DELETE FROM temp.{quote(_UNDO_TABLE + '_' + table)} WHERE seq IN "
@@ -467,7 +525,7 @@ class Store:
 
         ``blobs`` are binary field values that arrived as multipart parts rather than base64 JSON.
         """
-        with self.lock:
+        with self.lock, self.transaction():  # one transaction: a ContentVersion files its document with it
             row = self._validated(obj, values, user_id, existing=None, locator=BodyLocator(raw_body), blobs=blobs)
             record_id = self.new_ids(obj, 1)[0]
             self._stamp_new(obj, row, record_id, user_id, now_string())
@@ -489,7 +547,7 @@ class Store:
         raw_body: str | None = None,
     ) -> str:
         """Validate and apply a partial update; returns the canonical Id."""
-        with self.lock:
+        with self.lock, self.transaction():
             canonical = self.resolve_id(obj, record_id)
             existing = self._row(obj, canonical)
             changes = self._validated(obj, values, user_id, existing=existing, locator=BodyLocator(raw_body))
@@ -875,6 +933,14 @@ class Store:
             self._evict_cursors()
             return self._page(cursor, 0, batch_size)
 
+    def cursor_context(self, cursor_id: str) -> Any:
+        """The context an open cursor was opened with (``open_query``'s ``context``)."""
+        with self.lock:
+            cursor = self._cursors.get(cursor_id)
+            if cursor is None:
+                raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            return cursor.context
+
     def query_page(self, cursor_id: str, offset: int, batch_size: int | None = None) -> QueryPage:
         """The page starting after ``offset`` rows of an open cursor (re-reading a page is allowed)."""
         with self.lock:
@@ -968,6 +1034,13 @@ def _unique_clash(
             message = f"duplicate value found: {name} duplicates value on record with id: {taken[name][value]}"
             return ApiError(400, "DUPLICATE_VALUE", message, [])
     return None
+
+
+def checked_new_values(obj: SObjectDef, values: Mapping[str, object], user_id: str) -> dict[str, Any]:
+    """The storage values of a new ``obj`` as ``create`` checks them before it reads the database
+    (unknown, read-only and required fields, value types), without defaults: for platform events,
+    which are published rather than stored."""
+    return _CreateBatch(obj, user_id, {}).row(values)
 
 
 class _CreateBatch:

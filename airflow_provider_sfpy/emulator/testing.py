@@ -6,7 +6,10 @@ test talk to it exactly as to Salesforce. ``RunningEmulator`` carries the URLs a
 a JWT signing key the emulator trusts, and a CA bundle in TLS mode) and wraps the admin API used to
 inject faults and read the request log. The admin API needs the emulator's admin token:
 ``start_emulator()`` makes a random one (``admin_token=...`` to choose it, ``admin_token=None`` to
-disable the admin API), and ``RunningEmulator`` sends it.
+disable the admin API), and ``RunningEmulator`` sends it. ``start_emulator(pubsub=True)`` also serves
+the Pub/Sub API (gRPC, ``pubsub_target``) with change events captured; a ``PubSubOptions`` instead of
+``True`` chooses the entities, the retention (seconds: ``event_bus.retention_seconds`` can also be
+changed while running) and the keepalive interval.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from airflow_provider_sfpy.emulator.store import Store  # noqa: E402
 
 if TYPE_CHECKING:
     from airflow_provider_sfpy.client import Client
+    from airflow_provider_sfpy.emulator.events.bus import EventBus
+    from airflow_provider_sfpy.emulator.pubsub.server import PubSubOptions, PubSubServer
 
 __all__ = ["AdminClient", "RunningEmulator", "start_emulator"]
 
@@ -94,6 +99,11 @@ class AdminClient:
     def clear_requests_log(self) -> None:
         self._call("DELETE", "requests")
 
+    def set_result_pages(self, **settings: Any) -> dict[str, Any]:
+        """Bulk query result pages: ``page_records`` (None: one page) and ``page_seconds`` (server time per page)."""
+        result: dict[str, Any] = self._call("PUT", "bulk/result-pages", settings)
+        return result
+
     def expire_sessions(self) -> int:
         """Invalidate every issued access token; returns how many were live."""
         return int(self._call("POST", "expire-sessions")["expired"])
@@ -114,8 +124,10 @@ class RunningEmulator(AdminClient):
         state: EmulatorState,
         jwt_private_key_pem: str | None,
         ca_bundle_path: str | None,
+        pubsub_server: PubSubServer | None = None,
     ) -> None:
         self.host = host
+        self.pubsub_server = pubsub_server
         self.port = port
         self.base_url = server_url(host, port, tls=ca_bundle_path is not None)
         self.config = config
@@ -186,6 +198,34 @@ class RunningEmulator(AdminClient):
         """The org's data, in process (for assertions and for setting up unusual data directly)."""
         return self.state.store
 
+    # Pub/Sub API -------------------------------------------------------------------------------
+    def _pubsub(self) -> PubSubServer:
+        if self.pubsub_server is None:
+            raise RuntimeError(
+                "this emulator does not serve the Pub/Sub API: start it with start_emulator(pubsub=True)"
+            )
+        return self.pubsub_server
+
+    @property
+    def pubsub_target(self) -> str:
+        """``host:port`` of the Pub/Sub API (what ``grpc.insecure_channel``/``secure_channel`` take)."""
+        return self._pubsub().target
+
+    @property
+    def pubsub_url(self) -> str:
+        """``grpc://host:port`` (``grpcs://`` with TLS): the ``pubsub_url`` connection extra."""
+        return self._pubsub().url
+
+    @property
+    def pubsub_tls(self) -> bool:
+        """Whether the Pub/Sub API serves TLS (with the REST server's certificate, ``ca_bundle_path``)."""
+        return self._pubsub().tls
+
+    @property
+    def event_bus(self) -> EventBus:
+        """The org's event bus, in process (append events directly; ``retention_seconds`` may be changed)."""
+        return self._pubsub().service.bus
+
     # conveniences ---------------------------------------------------------------------------
     def login(self) -> dict[str, Any]:
         """Log in with the password flow; returns the token response (``access_token``, ``instance_url``...)."""
@@ -216,12 +256,13 @@ class RunningEmulator(AdminClient):
     def airflow_connection(self, **extra: Any) -> dict[str, Any]:
         """An Airflow ``sfpy`` connection (password flow) to this emulator, as the JSON form of
         ``AIRFLOW_CONN_<ID>`` takes it; ``extra`` adds or overrides connection extras."""
+        pubsub = {"pubsub_url": self.pubsub_url} if self.pubsub_server is not None else {}
         return {
             "conn_type": "sfpy",
             "host": self.base_url,
             "login": self.username,
             "password": self.password,
-            "extra": {"client_id": self.client_id, "client_secret": self.client_secret, **extra},
+            "extra": {"client_id": self.client_id, "client_secret": self.client_secret, **pubsub, **extra},
         }
 
     def auth_headers(self) -> dict[str, str]:
@@ -231,16 +272,25 @@ class RunningEmulator(AdminClient):
 
 @contextlib.contextmanager
 def start_emulator(
-    *, host: str = "127.0.0.1", tls: bool = False, jwt_private_key_pem: str | None = None, **config: Any
+    *,
+    host: str = "127.0.0.1",
+    tls: bool = False,
+    jwt_private_key_pem: str | None = None,
+    pubsub: bool | PubSubOptions = False,
+    **config: Any,
 ) -> Iterator[RunningEmulator]:
     """Start an emulator on a free port; stop it on exit.
 
     ``config`` takes any ``EmulatorConfig`` field (``username``, ``sample_data=False``,
-    ``generate={"Account": 50_000}``, ``data_dir``...). Unless ``jwt_cert_pem`` is given, an RSA key
-    pair is generated and the emulator trusts its certificate, so ``jwt_private_key_pem`` can sign
-    JWT bearer assertions. ``tls=True`` serves HTTPS with a fresh self-signed certificate for
-    127.0.0.1/localhost, whose path is ``ca_bundle_path``. Unless ``admin_token`` is given, the admin
-    API gets a random token (``admin_token=None`` disables it); the ``RunningEmulator`` sends it.
+    ``generate={"Account": 50_000}``, ``data_dir``...; ``bench_wide_records=N`` adds the wide benchmark
+    object to this process's schema for good, so emulators this process already runs would lack its
+    table: start it first, or in a process of its own with ``sfpy-emulator --bench-wide-object N``).
+    Unless ``jwt_cert_pem`` is given, an RSA key pair is generated and the emulator trusts its
+    certificate, so ``jwt_private_key_pem`` can sign JWT bearer assertions. ``tls=True`` serves HTTPS
+    with a fresh self-signed certificate for 127.0.0.1/localhost, whose path is ``ca_bundle_path``.
+    Unless ``admin_token`` is given, the admin API gets a random token (``admin_token=None`` disables
+    it); the ``RunningEmulator`` sends it.
+    ``pubsub=True`` (or a ``PubSubOptions``) also serves the Pub/Sub API on a free port, with TLS when ``tls``.
     """
     unknown = set(config) - {f.name for f in dataclasses.fields(EmulatorConfig)}
     if unknown:
@@ -277,6 +327,10 @@ def start_emulator(
         stack.callback(stop)
         if not wait_started(server, alive=thread.is_alive):
             raise RuntimeError("the emulator did not start (see the uvicorn log)")
+        pubsub_server = None
+        if pubsub:
+            pubsub_server = _start_pubsub(app.state.emulator, host, tls_files, pubsub)
+            stack.callback(pubsub_server.stop)  # before the REST server's shutdown closes the store
         emulator = RunningEmulator(
             host=host,
             port=port,
@@ -284,9 +338,22 @@ def start_emulator(
             state=app.state.emulator,
             jwt_private_key_pem=jwt_private_key_pem,
             ca_bundle_path=tls_files[0] if tls_files else None,
+            pubsub_server=pubsub_server,
         )
         stack.callback(emulator.close)
         yield emulator
+
+
+def _start_pubsub(
+    state: EmulatorState, host: str, tls_files: tuple[str, str] | None, pubsub: bool | PubSubOptions
+) -> PubSubServer:
+    """The Pub/Sub API beside the REST server (same host and certificate), with change events captured."""
+    from airflow_provider_sfpy.emulator.pubsub.server import PubSubOptions, PubSubServer, enable_change_events
+
+    options = pubsub if isinstance(pubsub, PubSubOptions) else PubSubOptions()
+    enable_change_events(state.store, options.change_events)
+    cert, key = tls_files if tls_files else (None, None)
+    return PubSubServer(state, host=host, port=0, tls_cert=cert, tls_key=key, options=options)
 
 
 def write_tls_files(directory: Path) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Decoding query pages straight into compact records for CSV: faster, and unseen by the garbage collector.
+"""Decoding query pages straight into compact records for CSV and Parquet: faster, and unseen by the garbage collector.
 
 A page decoded to dicts is 2,000 GC-tracked objects that live long enough to be promoted to the
 oldest generation, so every twenty-odd pages Python runs a full collection, which walks the whole
@@ -22,11 +22,12 @@ from airflow_provider_sfpy.formats.records import resolve_key
 
 @dataclass(frozen=True)
 class TypedPages:
-    """A page decoder and what the writer needs to recognise and flatten its records."""
+    """A page decoder and what a writer needs to recognise and flatten its records (``row`` follows ``fields``)."""
 
     decode: Callable[[bytes], dict[str, Any]]
     record_type: type
     row: Callable[[Any], Sequence[Any]]
+    fields: Sequence[str]
 
 
 @dataclass
@@ -61,6 +62,19 @@ def typed_page_decoder(fields: Sequence[str], samples: Sequence[Mapping[str, Any
             if child is not None:
                 shape = child
         paths.append(attributes)
+    decode = typed_page_decode(msgspec, record_type)
+    flat = all(len(attributes) == 1 for attributes in paths) and len(paths) == len(root.children)
+    row = msgspec.structs.astuple if flat else _row_builder(paths)
+    return TypedPages(decode=decode, record_type=record_type, row=row, fields=tuple(fields))
+
+
+def typed_page_decode(
+    msgspec: Any, record_type: type, float_hook: Callable[[str], Any] | None = None
+) -> Callable[[bytes], dict[str, Any]]:
+    """A page's bytes to its body with ``record_type`` records; a page that does not fit the type comes as dicts.
+
+    ``float_hook`` decodes each number with a fraction or exponent in an untyped (``Any``) field.
+    """
     page_type = msgspec.defstruct(
         "SalesforcePage",
         [
@@ -71,7 +85,7 @@ def typed_page_decoder(fields: Sequence[str], samples: Sequence[Mapping[str, Any
         ],
         gc=False,
     )
-    typed_decoder = msgspec.json.Decoder(page_type)
+    typed_decoder = msgspec.json.Decoder(page_type, float_hook=float_hook)
     plain_decoder = msgspec.json.Decoder()
 
     def decode(content: bytes) -> dict[str, Any]:
@@ -87,9 +101,7 @@ def typed_page_decoder(fields: Sequence[str], samples: Sequence[Mapping[str, Any
             "records": page.records,
         }
 
-    flat = all(len(attributes) == 1 for attributes in paths) and len(paths) == len(root.children)
-    row = msgspec.structs.astuple if flat else _row_builder(paths)
-    return TypedPages(decode=decode, record_type=record_type, row=row)
+    return decode
 
 
 def _resolve(fields: Sequence[str], samples: Sequence[Mapping[str, Any]]) -> _Shape | None:

@@ -1,8 +1,11 @@
 """Record writers: each takes pages of Salesforce records and writes one file format to a binary stream.
 
-Writers never hold more than the page they are given, so an export's memory is one page whatever
+CSV and JSON Lines never hold more than the page they are given; Parquet holds pages up to one row
+group (32 MiB of Arrow data at most, ``parquet_writer``), so an export's memory is bounded whatever
 its size. The caller owns the stream (and so where it goes: a local file, S3, ...); ``close()``
-flushes what the writer buffered without closing that stream.
+flushes what the writer buffered without closing that stream. Parquet may have to rewrite what it
+wrote (a later page that contradicts a column's type), so to a write-only object-storage upload it
+writes a local temporary file first and copies it into the stream on ``close()`` (``parquet_writer``).
 """
 
 from __future__ import annotations
@@ -14,18 +17,33 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Protocol
 
+from airflow_provider_sfpy.formats.jsonl_records import jsonl_page_decoder
+from airflow_provider_sfpy.formats.parquet_writer import ParquetRecordWriter
 from airflow_provider_sfpy.formats.records import csv_value, make_row_builder, strip_attributes
+from airflow_provider_sfpy.formats.typed_records import TypedPages, typed_page_decoder
 
 FORMATS = ("csv", "jsonl", "parquet")
 COMPRESSIONS = (None, "gzip")
 
 
 class RecordWriter(Protocol):
+    """Writes pages of records; ``typed_pages`` offers a faster decoder for the pages after the first."""
+
     rows_written: int
 
-    def write_page(self, records: Sequence[dict[str, Any]]) -> None: ...
+    def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
+        """A decoder into compact records this writer also takes, learnt from ``samples`` (``None``: dicts only)."""
+        ...
 
-    def close(self) -> None: ...
+    def write_page(self, records: Sequence[Any]) -> None: ...
+
+    def close(self) -> None:
+        """Finish the file (the caller's stream stays open)."""
+        ...
+
+    def abort(self) -> None:
+        """Give up the file after a failure, leaving nothing that could write to the stream later."""
+        ...
 
 
 class CsvRecordWriter:
@@ -40,6 +58,7 @@ class CsvRecordWriter:
 
     def __init__(self, stream: IO[bytes], fields: Sequence[str], field_types: Mapping[str, str] | None = None) -> None:
         self._stream = stream
+        self._fields = list(fields)
         self._row = make_row_builder(fields)
         # With describe types known, only the columns that need it are converted (booleans, compound
         # fields); every other value goes to the csv module untouched. Without types, each value is checked.
@@ -65,6 +84,12 @@ class CsvRecordWriter:
         """Pages may also hold ``record_type`` records (see ``typed_records``), flattened by ``row``."""
         self._typed_type, self._typed_row = record_type, row
 
+    def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
+        typed = typed_page_decoder(self._fields, samples)
+        if typed is not None:
+            self.accept_typed_records(typed.record_type, typed.row)
+        return typed
+
     def write_page(self, records: Sequence[Any]) -> None:
         build = self._typed_row if records and records[0].__class__ is self._typed_type else self._row
         plain, convert = _PLAIN_TYPES, self._convert
@@ -81,6 +106,9 @@ class CsvRecordWriter:
     def close(self) -> None:
         self._stream.flush()
 
+    def abort(self) -> None:
+        """Nothing is held back between pages."""
+
 
 # Values the csv module already writes the way Salesforce does (None becomes an empty field).
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
@@ -96,89 +124,37 @@ def _converted(row: Sequence[Any], columns: Sequence[int]) -> list[Any]:
 
 
 class JsonLinesRecordWriter:
-    """One JSON object per line, nested as Salesforce returns it, without ``attributes``."""
+    """One JSON object per line, nested as Salesforce returns it, without ``attributes``.
+
+    Lines are ``json.dumps(record, ensure_ascii=False)``; pages of compact typed records
+    (``jsonl_records``) are written to the very same bytes without building dicts.
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
+        self._typed: type | None = None
+        self._typed_lines: Callable[[Sequence[Any]], bytes] | None = None
         self.rows_written = 0
 
-    def write_page(self, records: Sequence[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(strip_attributes(r), ensure_ascii=False) + "\n" for r in records)
-        self._stream.write(lines.encode("utf-8"))
+    def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
+        typed = jsonl_page_decoder(samples)
+        if typed is not None:
+            self._typed, self._typed_lines = typed.record_type, typed.lines
+        return typed
+
+    def write_page(self, records: Sequence[Any]) -> None:
+        if records and records[0].__class__ is self._typed and self._typed_lines is not None:
+            self._stream.write(self._typed_lines(records))
+        else:
+            lines = "".join(json.dumps(strip_attributes(r), ensure_ascii=False) + "\n" for r in records)
+            self._stream.write(lines.encode("utf-8"))
         self.rows_written += len(records)
 
     def close(self) -> None:
         self._stream.flush()
 
-
-class ParquetRecordWriter:
-    """Parquet with a schema from describe: one row group per page, columns named like the SELECT list.
-
-    Needs the optional ``pyarrow`` dependency (``pip install airflow-provider-sfpy[parquet]``).
-    """
-
-    def __init__(self, stream: IO[bytes], fields: Sequence[str], field_types: Mapping[str, str]) -> None:
-        pa, pq = import_pyarrow()
-        self._pa = pa
-        self._fields = list(fields)
-        self._row = make_row_builder(fields)
-        self._schema = pa.schema([(f, arrow_type(pa, field_types.get(f, "string"))) for f in fields])
-        self._writer = pq.ParquetWriter(stream, self._schema, compression="snappy")
-        self.rows_written = 0
-
-    def write_page(self, records: Sequence[dict[str, Any]]) -> None:
-        columns: list[list[Any]] = [[] for _ in self._fields]
-        for record in records:
-            for index, value in enumerate(self._row(record)):
-                columns[index].append(value)
-        arrays = [
-            self._pa.array(_coerce(values, self._schema.field(i).type, self._pa), type=self._schema.field(i).type)
-            for i, values in enumerate(columns)
-        ]
-        self._writer.write_table(self._pa.Table.from_arrays(arrays, schema=self._schema))
-        self.rows_written += len(records)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-def import_pyarrow() -> tuple[Any, Any]:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise RuntimeError(
-            "format='parquet' needs pyarrow: pip install 'airflow-provider-sfpy[parquet]' (or pyarrow)"
-        ) from None
-    return pa, pq
-
-
-def arrow_type(pa: Any, salesforce_type: str) -> Any:
-    """Salesforce describe type -> Arrow type."""
-    if salesforce_type == "boolean":
-        return pa.bool_()
-    if salesforce_type == "int":
-        return pa.int64()
-    if salesforce_type in ("double", "currency", "percent"):
-        return pa.float64()
-    if salesforce_type == "date":
-        return pa.date32()
-    if salesforce_type == "datetime":
-        return pa.timestamp("ms", tz="UTC")
-    return pa.string()
-
-
-def _coerce(values: list[Any], arrow: Any, pa: Any) -> list[Any]:
-    """Salesforce sends dates and datetimes as text; Arrow wants Python date/datetime objects."""
-    import datetime as dt
-
-    if arrow == pa.date32():
-        return [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
-    if pa.types.is_timestamp(arrow):
-        return [dt.datetime.strptime(v, "%Y-%m-%dT%H:%M:%S.%f%z") if isinstance(v, str) else v for v in values]
-    if arrow == pa.string():
-        return [json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for v in values]
-    return values
+    def abort(self) -> None:
+        """Nothing is held back between pages."""
 
 
 class Compressed:
@@ -207,5 +183,5 @@ def make_writer(
     if fmt == "parquet":
         if fields is None:
             raise ValueError("Parquet needs the field list")
-        return ParquetRecordWriter(stream, fields, field_types or {})
+        return ParquetRecordWriter(stream, fields, field_types)
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")

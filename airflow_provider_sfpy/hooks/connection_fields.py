@@ -95,6 +95,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": 'e.g. {"https": "http://proxy.internal:3128"}.',
         "schema": {"type": _STR},
     },
+    "pubsub_url": {
+        "label": "Pub/Sub API endpoint",
+        "description": "Where change events and platform events are streamed from (gRPC): "
+        "grpcs://api.pubsub.salesforce.com:7443 by default; grpc://host:port for a local emulator without TLS "
+        "(loopback hosts only). The CA bundle below is trusted for it too.",
+        "schema": {"type": _STR},
+    },
     "ca_bundle": {
         "label": "CA bundle path",
         "description": "PEM file of CA certificates to trust (a private CA). TLS verification is always on.",
@@ -118,6 +125,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "request_deadline": "900",
         "max_api_usage": "0.8",
         "proxies": '{"https": "http://proxy:3128"}',
+        "pubsub_url": "grpcs://api.pubsub.salesforce.com:7443",
         "ca_bundle": "/etc/ssl/certs/corp-ca.pem",
     },
 }

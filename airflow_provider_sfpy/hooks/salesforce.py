@@ -14,14 +14,17 @@ import hashlib
 import json
 import re
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 from airflow.sdk import BaseHook
 
 from airflow_provider_sfpy.client import Client, QueryStream, RetryPolicy, SalesforceConfigError, SalesforceError
 from airflow_provider_sfpy.client.aio import AsyncClient
+from airflow_provider_sfpy.client.auth import Token
 from airflow_provider_sfpy.client.errors import redact
 from airflow_provider_sfpy.hooks.connection_fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 from airflow_provider_sfpy.hooks.masking import mask
@@ -32,6 +35,12 @@ from airflow_provider_sfpy.hooks.settings import (
     build_http_client,
     read_extra,
 )
+
+if TYPE_CHECKING:  # the Pub/Sub client (grpc, fastavro) is imported only where it is used
+    from airflow_provider_sfpy.client.pubsub import PubSubClient, PubSubCredentials
+
+#: Salesforce's Pub/Sub API endpoint (connection extra ``pubsub_url`` overrides it).
+DEFAULT_PUBSUB_URL = "grpcs://api.pubsub.salesforce.com:7443"
 
 # (conn id, settings) -> (token, API version) shared by the async clients of one process (the triggerer).
 _SHARED_ASYNC_SESSIONS: dict[tuple[str, ...], tuple[Any, str]] = {}
@@ -179,6 +188,35 @@ class SalesforcePyHook(BaseHook):
         _remember(key, client)
         return client
 
+    @classmethod
+    @asynccontextmanager
+    async def apubsub_client(cls, sfpy_conn_id: str) -> AsyncIterator[PubSubClient]:
+        """A Pub/Sub API client of the connection, for a trigger; closed when the ``async with`` ends.
+
+        It logs in through ``aget_async_client`` (so the triggers of one connection share one login)
+        and is handed the credentials by a callback: the access token, the instance URL and the org id
+        (from the token's identity URL, or ``/services/oauth2/userinfo`` when the flow gives none).
+        When the Pub/Sub API refuses the token (expired), the callback logs in again, once for every
+        trigger of the connection. Connection extra ``pubsub_url`` names the endpoint
+        (``DEFAULT_PUBSUB_URL``); the ``ca_bundle`` extra is trusted for it as for REST.
+        """
+        from airflow_provider_sfpy.client.pubsub import PubSubClient  # grpc and fastavro: only here
+
+        settings = _read_settings(await cls.aget_connection(sfpy_conn_id))
+        target, tls = pubsub_endpoint(settings.extra("pubsub_url"))
+        root_certificates = _read_ca_bundle(settings.extra("ca_bundle")) if tls else None
+        rest = await cls.aget_async_client(sfpy_conn_id)
+        key = _session_key(sfpy_conn_id, settings)
+        credentials = _PubSubLogin(rest, key)
+        client = PubSubClient(target, tls=tls, root_certificates=root_certificates, credentials=credentials)
+        try:
+            yield client
+        finally:
+            try:
+                await client.aclose()
+            finally:
+                await rest.aclose()
+
     # ------------------------------------------------------------------ the official provider's helpers
     # Named and shaped as apache-airflow-providers-salesforce's SalesforceHook, so migrated code runs
     # unchanged; each is a few lines over the client, which is what new code should call instead.
@@ -323,6 +361,91 @@ class SalesforcePyHook(BaseHook):
             "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
             "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
         }
+
+
+def pubsub_endpoint(url: str | None) -> tuple[str, bool]:
+    """``(host:port, tls)`` of a ``pubsub_url``: ``grpcs://`` is TLS, ``grpc://`` plaintext (loopback only)."""
+    from airflow_provider_sfpy.client.urls import is_loopback_host
+
+    raw = (url or DEFAULT_PUBSUB_URL).strip()
+    parts = urlsplit(raw if "://" in raw else f"grpcs://{raw}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("grpc", "grpcs") or not parts.hostname or port is None or parts.path.strip("/"):
+        raise SalesforceConfigError(
+            f"connection extra pubsub_url={raw!r} is not grpcs://host:port (TLS, e.g. {DEFAULT_PUBSUB_URL}) "
+            "or grpc://host:port (no TLS, a local emulator)"
+        )
+    if parts.scheme == "grpc" and not is_loopback_host(parts.hostname):
+        raise SalesforceConfigError(
+            f"connection extra pubsub_url={raw!r} uses plaintext gRPC to a non-loopback host; access tokens would "
+            "travel unencrypted. Use grpcs://"
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}", parts.scheme == "grpcs"
+
+
+def _read_ca_bundle(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as bundle:
+            return bundle.read()
+    except OSError as exc:
+        raise SalesforceConfigError(f"connection extra ca_bundle {path!r} cannot be read: {exc.strerror}") from None
+
+
+_IDENTITY_PATH = re.compile(r"/id/(?P<org>00D\w+)/(?P<user>005\w+)/?$")
+#: (conn id, settings digest) -> (org id, user id): asked once per connection and process.
+_ORG_IDS: dict[tuple[str, ...], tuple[str, str | None]] = {}
+
+
+class _PubSubLogin:
+    """The Pub/Sub credentials callback of one trigger: the connection's shared session, renewed once when refused."""
+
+    def __init__(self, rest: AsyncClient, key: tuple[str, ...]) -> None:
+        self.rest, self.key = rest, key
+
+    def __repr__(self) -> str:
+        return f"_PubSubLogin(conn_id={self.key[0]!r})"
+
+    async def __call__(self, refresh: bool) -> PubSubCredentials:
+        from airflow_provider_sfpy.client.pubsub import PubSubCredentials
+
+        token = await self._token(refresh)
+        org_id, user_id = await self._identity(token)
+        return PubSubCredentials(
+            access_token=token.access_token, instance_url=token.instance_url, tenant_id=org_id, user_id=user_id
+        )
+
+    async def _token(self, refresh: bool) -> Token:
+        session = self.rest.session
+        if session is None or refresh:
+            refused = session[0] if session is not None else None
+            lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *self.key), asyncio.Lock())
+            async with lock:  # one login per connection: another trigger may have renewed it already
+                shared = _SHARED_ASYNC_SESSIONS.get(self.key)
+                if shared is not None and shared[0] is not refused:
+                    self.rest.reuse_session(*shared)
+                else:
+                    await self.rest.login()
+            session = self.rest.session
+        assert session is not None
+        return session[0]
+
+    async def _identity(self, token: Token) -> tuple[str, str | None]:
+        known = _ORG_IDS.get(self.key)
+        if known is None:
+            found = _IDENTITY_PATH.search(urlsplit(token.id_url or "").path)
+            if found:
+                known = (found["org"], found["user"])
+            else:  # a session flow's token comes without an identity URL
+                info = await self.rest.get("/services/oauth2/userinfo")
+                known = (str(info["organization_id"]), info.get("user_id"))
+            _ORG_IDS[self.key] = known
+        return known
 
 
 #: An sObject or field API name (``Account``, ``ns__Invoice__c``), and a dotted relationship path (``Owner.Name``).

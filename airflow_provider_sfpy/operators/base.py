@@ -67,7 +67,7 @@ class SalesforceBulkWaitingOperator(SalesforceBaseOperator):
         the defer/resume round trip, which races the scheduler on Airflow 3.3.2 (apache/airflow#67287).
         ``before_defer`` runs just before deferring (to record that the task now waits in the triggerer).
         ``expected_records`` (records uploaded per job) lets the waiter poll when the processing
-        rate says the jobs will be done, instead of up to a whole back-off interval later.
+        rate says the jobs will be done, instead of up to a whole (bounded) back-off interval later.
         """
         from airflow_provider_sfpy.client.bulk2 import is_terminal, job_summary, wait_for_jobs
         from airflow_provider_sfpy.triggers.bulk import SalesforceBulkJobTrigger

@@ -103,7 +103,8 @@ class SalesforceBulkIngestOperator(SalesforceBulkWaitingOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (default ``False``: Airflow's
         ``[operators] default_deferrable``, which a stock install leaves False).
     :param poll_interval: seconds between job polls at first; each wait grows 1.5x up to
-        ``max_poll_interval`` (default ``5.0``).
+        ``max_poll_interval``, but never past ``poll_interval`` plus a quarter of the time waited so far, so
+        a job is seen done within a quarter of its run time (plus one ``poll_interval``) (default ``5.0``).
     :param max_poll_interval: the longest wait between two polls, in seconds (default ``60.0``).
     :param wait_timeout: give up waiting for the jobs after this many seconds (default ``86400``, one day).
     :param retry_after_load: on Airflow 3.1/3.2 only: let Airflow retry a try that failed after jobs

@@ -5,27 +5,28 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import http.client
 import json
 import re
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any
+from typing import Any
 
-import requests
-import urllib3.exceptions
 from airflow.sdk import Context, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_sfpy.client.bulk2 import Query, QueryResultPage
-from airflow_provider_sfpy.client.errors import SalesforceConnectionError, SalesforceError, SalesforceNotFoundError
-from airflow_provider_sfpy.formats.csv_records import CsvRecordCounter
+from airflow_provider_sfpy.client.errors import SalesforceNotFoundError, SalesforceProtocolError
 from airflow_provider_sfpy.formats.file_names import WriterOutput, file_output
 from airflow_provider_sfpy.operators.base import SalesforceBulkWaitingOperator, default_deferrable
+from airflow_provider_sfpy.operators.bulk_query_pages import PageRetry, PageSaver, SavedPage, Spool, append_page
+from airflow_provider_sfpy.operators.bulk_query_parallel import (
+    DEFAULT_WORKERS,
+    MAX_WORKERS,
+    PROGRESS_KEY,
+    ParallelDownload,
+    PartsProgress,
+    part_name,
+)
 from airflow_provider_sfpy.operators.incremental import IncrementalRun, plan_run, write_metadata
 from airflow_provider_sfpy.operators.incremental_pages import CsvPageColumns
 from airflow_provider_sfpy.operators.incremental_setup import incremental_setup
@@ -50,15 +51,6 @@ PAGE_ATTEMPTS = 4
 #: Wait before the first re-request of a cut page; doubled for each further one.
 PAGE_RETRY_WAIT_SECONDS = 1.0
 PAGE_RETRY_MAX_WAIT_SECONDS = 30.0
-#: A combined file's page is buffered in memory up to this size, then in a local temporary file.
-SPOOL_MEMORY_BYTES = 8 << 20
-READ_BLOCK = 1 << 20
-#: What reading a streamed body raises when the connection breaks after the headers arrived.
-STREAM_CUT_ERRORS: tuple[type[BaseException], ...] = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-)
 RETRY_NEW_JOB_STATES = frozenset({"Failed", "Aborted"})
 #: What the files are: uncompressed CSV, as Salesforce sends it.
 OUTPUT = WriterOutput(
@@ -66,14 +58,6 @@ OUTPUT = WriterOutput(
     formats=("csv",),
     hint="; for JSON Lines, Parquet or gzip, export with SalesforceQueryToFileOperator",
 )
-
-
-class _ShortPage(Exception):
-    """A results page that ended cleanly but is incomplete."""
-
-
-#: A page download that failed in one of these ways is thrown away and requested again.
-PAGE_CUT_ERRORS: tuple[type[BaseException], ...] = (*STREAM_CUT_ERRORS, _ShortPage)
 
 
 class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
@@ -115,6 +99,15 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
     worker left), and writes the manifest last. This needs no folder rename, so it works the same on
     local disks and on object stores (``s3://``, ``gs://``...), where a "rename" is a copy.
 
+    **Parallel download.** Salesforce spends time preparing each results page, so one stream mostly
+    waits. From API 58.0 the pages are listed as links (``resultPages``) and fetched ``parallel`` at a
+    time, each streamed into its own part file (``part-00003.csv`` is the third page, whenever it
+    finishes) or spooled to local disk and appended in order to the combined file. Memory holds one
+    chunk per page in flight. The pages must add up to the job's ``numberRecordsProcessed``, or nothing
+    is published. Which parts are complete is recorded in the task state store as they finish, so a
+    retry after a killed worker downloads only the missing parts. To spread the pages over many workers
+    instead, see ``SalesforceBulkQueryPagesOperator`` (mapped mode).
+
     **Retries** (Airflow 3.3+, with a task state store): the query job's id is recorded right after
     the job is created. A retry, or a clear, of the same task instance re-uses that job when it is
     still running (it waits again) or complete (its results are downloaded again: Salesforce keeps
@@ -133,10 +126,16 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
     :param include_deleted: ``queryAll``: deleted and archived records too (default ``False``).
     :param max_records_per_page: ``maxRecords`` per results page (default ``None``: Salesforce picks).
     :param combine: write one file ``destination`` instead of a folder of part files (default ``False``).
+    :param parallel: results pages downloaded at the same time (default ``None``: as many as Salesforce's
+        ``resultPages`` hands out, at most 5; ``1`` follows the locators one page after another; at most 10).
+        Parallel pages come from ``GET /jobs/query/{id}/resultPages`` (API 58.0+); where the org does not
+        offer it the task follows the locators instead. The files are the same either way; see
+        **Parallel download** above.
     :param deferrable: wait in the triggerer instead of a worker slot (default ``False``: Airflow's
         ``[operators] default_deferrable``, which a stock install leaves False).
     :param poll_interval: seconds before the first re-check of the job; each wait grows 1.5x up to
-        ``max_poll_interval`` (default ``5.0``).
+        ``max_poll_interval``, but never past ``poll_interval`` plus a quarter of the time waited so far, so
+        the job is seen done within a quarter of its run time (plus one ``poll_interval``) (default ``5.0``).
     :param max_poll_interval: the longest wait between two checks, in seconds (default ``60.0``).
     :param wait_timeout: give up waiting for the job after this many seconds (default ``86400``, one day).
     :param incremental_key: export only what changed since the last successful run: a datetime field
@@ -170,6 +169,7 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         include_deleted: bool = False,
         max_records_per_page: int | None = None,
         combine: bool = False,
+        parallel: int | None = None,
         deferrable: bool | None = None,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
@@ -190,12 +190,18 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             raise ValueError("soql is empty")
         if max_records_per_page is not None and max_records_per_page <= 0:
             raise ValueError("max_records_per_page must be positive")
+        if parallel is not None and not 1 <= parallel <= MAX_WORKERS:
+            raise ValueError(
+                f"parallel must be from 1 (one page after another) to {MAX_WORKERS}, or None for what Salesforce "
+                f"offers (at most {DEFAULT_WORKERS}); got {parallel!r}"
+            )
         self.soql = soql
         self.destination = destination
         self.destination_conn_id = destination_conn_id
         self.include_deleted = include_deleted
         self.max_records_per_page = max_records_per_page
         self.combine = combine
+        self.parallel = parallel
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
@@ -341,7 +347,8 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
 
     # ------------------------------------------------------------------ download
 
-    def _download(self, job_id: str, summary: dict[str, Any], context: Context) -> dict[str, Any]:
+    def _download(self, job_id: str, summary: dict[str, Any], context: Context) -> Any:
+        """Save the finished job's results; the task's return value."""
         if summary.get("state") != "JobComplete":
             raise AirflowException(
                 f"Bulk query job {job_id} ended {summary.get('state')}: {summary.get('errorMessage') or 'no message'}"
@@ -349,15 +356,23 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         run = self._resumed_run(context)
         soql = run.query(ordered=False) if run is not None else self.soql
         include_deleted = self.incremental.deletes_in_main_file if self.incremental else self.include_deleted
-        watch = _page_watcher(run)
         base = storage_path(self.destination, self.destination_conn_id)
         query = self.client.jobs.query
+        saver = self._page_saver(job_id, run)
+        state = TaskState(context, STATE_KEY)
+        links = self._result_links(query, job_id)
+        parallel = None
+        if links is not None:
+            parallel = ParallelDownload(query, links, saver, self.parallel or DEFAULT_WORKERS, self.log)
         manifest: dict[str, Any] | None = None
         if self.combine:
-            saved = self._download_combined(query, job_id, base, watch)
+            saved = self._download_combined(query, job_id, base, saver, parallel, summary)
             paths = [str(base)]
         else:
-            saved = self._download_parts(query, job_id, base, watch)
+            saved = self._download_parts(
+                query, job_id, base, saver, parallel, PartsProgress(state, job_id, links or [])
+            )
+            _check_total(job_id, saved, summary, parallel)
             paths = [str(base / part.name) for part in saved]
             manifest = {
                 "job_id": job_id,
@@ -375,24 +390,36 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             described, watermark = self._describe_incremental(run, saved, soql=soql, path=str(base), rows=rows)
             result["incremental"] = described
         if manifest is not None:
-            manifest_path = base / MANIFEST_NAME
-            with atomic_write(manifest_path) as out:
-                extra = {"incremental": described} if described is not None else {}
-                out.write(json.dumps({**manifest, **extra, "completed_at": _now()}, indent=2).encode("utf-8"))
-            result["manifest"] = str(manifest_path)
+            result["manifest"] = write_manifest(base, {**manifest, **({"incremental": described} if described else {})})
         elif described is not None:
             described["metadata_path"] = write_metadata(base, described)
         if run is not None and described is not None:
             run.commit(context, WatermarkStore(context, run.asset), watermark, [described])
             self.log.info("Watermark of %s is now %s", run.asset.uri, described["watermark"]["new"])
-        state = TaskState(context, STATE_KEY)
         recorded = state.load()
         if recorded is not None and recorded.get("job_id") == job_id:
+            recorded.pop(PROGRESS_KEY, None)  # done: a clear downloads the results again, whole
             state.save({**recorded, "downloaded_at": _now(), "rows": rows})
         return result
 
+    def _page_saver(self, job_id: str, run: IncrementalRun | None) -> PageSaver:
+        return PageSaver(job_id, page_retry(), self.log, _page_watcher(run))
+
+    def _result_links(self, query: Query, job_id: str) -> list[str] | None:
+        """The job's result pages as links for a parallel download, or ``None`` to follow locators."""
+        if self.parallel == 1:
+            return None
+        links = query.result_links(job_id, max_records=self.max_records_per_page)
+        if links is None:
+            self.log.info(
+                "Salesforce offers no resultPages here (API %s; it needs 58.0 or later): downloading the results "
+                "page after page",
+                self.client.version,
+            )
+        return links
+
     def _describe_incremental(
-        self, run: IncrementalRun, saved: Sequence[_SavedPage], *, soql: str, path: str, rows: int
+        self, run: IncrementalRun, saved: Sequence[SavedPage], *, soql: str, path: str, rows: int
     ) -> tuple[dict[str, Any], datetime | None]:
         """The incremental facts of this run's files (window, rows, watermarks) for the manifest and XCom,
         and the new watermark."""
@@ -417,140 +444,109 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         }
         return described, watermark
 
-    def _pages(self, query: Query, job_id: str) -> Iterator[tuple[QueryResultPage, str | None]]:
-        """Each results page with the locator it was requested with (``None`` for the first)."""
+    def _pages(self, query: Query, job_id: str) -> Iterator[tuple[int, QueryResultPage, Callable[[], QueryResultPage]]]:
+        """Each results page, following the locators: its number (from 1), the page, and how to request that same
+        page again (by the locator it was requested with: ``None`` for the first) when its download is cut short."""
         locator: str | None = None
-        for page in query.result_pages(job_id, max_records=self.max_records_per_page):
-            yield page, locator
+        for number, page in enumerate(query.result_pages(job_id, max_records=self.max_records_per_page), start=1):
+            fetch_again = functools.partial(
+                query.result_page, job_id, locator=locator, max_records=self.max_records_per_page
+            )
+            yield number, page, fetch_again
             locator = page.locator
 
     def _download_combined(
-        self, query: Query, job_id: str, base: ObjectStoragePath, watch: Callable[[], CsvPageColumns] | None
-    ) -> list[_SavedPage]:
+        self,
+        query: Query,
+        job_id: str,
+        base: ObjectStoragePath,
+        saver: PageSaver,
+        parallel: ParallelDownload | None,
+        summary: dict[str, Any],
+    ) -> list[SavedPage]:
         """Every page into one file (one header). Each page is first saved whole to a local spool,
         so a page cut short can be fetched again without leaving half of it in the file."""
-        saved_pages: list[_SavedPage] = []
+        saved_pages: list[SavedPage] = []
         with atomic_write(base) as out:
-            for number, (page, locator) in enumerate(self._pages(query, job_id)):
-                spool = _Spool()
-                saved = self._save_page(
-                    query, job_id, page, locator, spool.open, what=f"page {number + 1}", watch=watch
-                )
-                assert spool.file is not None
-                with spool.file as data:
-                    _copy_page(_blocks(data), out, skip_header=number > 0)
+            if parallel is not None:
+                saved_pages = parallel.combined(out)
+                _check_total(job_id, saved_pages, summary, parallel)  # inside: a short set is never published
+                return saved_pages
+            for number, page, fetch_again in self._pages(query, job_id):
+                spool = Spool()
+                saved = saver.save(fetch_again, spool.open, what=f"page {number}", first=page)
+                try:
+                    append_page(spool, out, skip_header=number > 1)
+                finally:
+                    spool.close()
                 saved_pages.append(saved)
         return saved_pages
 
     def _download_parts(
-        self, query: Query, job_id: str, base: ObjectStoragePath, watch: Callable[[], CsvPageColumns] | None
-    ) -> list[_SavedPage]:
-        """Each page into its own part file; the caller writes the manifest once they are all in place."""
-        manifest_path = base / MANIFEST_NAME
-        # Readers trust the manifest: once old parts start being replaced it must no longer be there.
-        manifest_path.unlink(missing_ok=True)
-        saved_pages: list[_SavedPage] = []
-        for number, (page, locator) in enumerate(self._pages(query, job_id), start=1):
-            path = base / f"part-{number:05d}.csv"
-            saved = self._save_page(
-                query, job_id, page, locator, functools.partial(atomic_write, path), what=path.name, watch=watch
-            )
-            saved_pages.append(dataclasses.replace(saved, name=path.name))
-            self.log.info("Saved page %d (%d records) to %s", number, saved.rows, path)
-        self._remove_stale_files(base, {part.name for part in saved_pages})
-        return saved_pages
-
-    def _remove_stale_files(self, base: ObjectStoragePath, keep: set[str]) -> None:
-        """Delete part files of earlier runs that this run did not write, and orphaned ``.partial`` files."""
-        try:
-            entries = list(base.iterdir())
-        except FileNotFoundError:
-            return
-        for entry in entries:
-            name = entry.name
-            stale_part = PART_NAME.fullmatch(name) is not None and name not in keep
-            if stale_part or STALE_PARTIAL.fullmatch(name):
-                self.log.info("Removing %s, left by an earlier run", entry)
-                entry.unlink(missing_ok=True)
-
-    def _save_page(
         self,
         query: Query,
         job_id: str,
-        page: QueryResultPage,
-        locator: str | None,
-        open_sink: Callable[[], AbstractContextManager[IO[bytes]]],
-        *,
-        what: str,
-        watch: Callable[[], CsvPageColumns] | None = None,
-    ) -> _SavedPage:
-        """Copy one page into a fresh sink; a download cut short is discarded and requested again.
-
-        ``open_sink`` is called once per attempt and must throw away what it got when the ``with``
-        block raises (``atomic_write`` does). A Bulk results GET with a locator reads the same,
-        finished result set each time, so repeating it is safe.
-        """
-        problem = ""
-        for attempt in range(1, PAGE_ATTEMPTS + 1):
-            if attempt > 1:
-                time.sleep(min(PAGE_RETRY_WAIT_SECONDS * 2 ** (attempt - 2), PAGE_RETRY_MAX_WAIT_SECONDS))
-                again = query.result_page(job_id, locator=locator, max_records=self.max_records_per_page)
-                if again.locator != page.locator:
-                    raise SalesforceError(
-                        f"Bulk query job {job_id}: {what} fetched again points to another next page "
-                        f"({again.locator!r}, first {page.locator!r}); the result set changed, so it cannot be "
-                        "assembled safely. Run the task again."
-                    )
-                page = again
-            counter = CsvRecordCounter()
-            columns = watch() if watch is not None else None
-            try:
-                with open_sink() as out:
-                    for chunk in page.chunks:
-                        counter.feed(chunk)
-                        if columns is not None:
-                            columns.feed(chunk)
-                        out.write(chunk)
-                    short = counter.shortfall(page.number_of_records)
-                    if short:
-                        raise _ShortPage(short)
-            except PAGE_CUT_ERRORS as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                self.log.warning(
-                    "Bulk query job %s: %s was cut off after %d bytes (%s); attempt %d of %d",
-                    job_id,
-                    what,
-                    counter.bytes,
-                    problem,
-                    attempt,
-                    PAGE_ATTEMPTS,
-                )
-                continue
-            if counter.records > page.number_of_records:
-                self.log.warning(
-                    "Bulk query job %s: %s holds %d records, Salesforce announced %d",
-                    job_id,
-                    what,
-                    counter.records,
-                    page.number_of_records,
-                )
-            if columns is not None:
-                columns.close()
-            return _SavedPage(rows=counter.records, bytes=counter.bytes, columns=columns)
-        raise SalesforceConnectionError(
-            f"Bulk query job {job_id}: the download of {what} was cut off {PAGE_ATTEMPTS} times (last: {problem}). "
-            "Nothing partial was kept; the task can be retried (Salesforce keeps the results for about 7 days).",
-            method="GET",
-        )
+        base: ObjectStoragePath,
+        saver: PageSaver,
+        parallel: ParallelDownload | None,
+        progress: PartsProgress,
+    ) -> list[SavedPage]:
+        """Each page into its own part file; the caller writes the manifest once they are all in place."""
+        # Readers trust the manifest: once old parts start being replaced it must no longer be there.
+        (base / MANIFEST_NAME).unlink(missing_ok=True)
+        if parallel is not None:
+            saved_pages = parallel.parts(base, progress)
+        else:
+            saved_pages = []
+            for number, page, fetch_again in self._pages(query, job_id):
+                path = base / part_name(number)
+                saved = saver.save(fetch_again, functools.partial(atomic_write, path), what=path.name, first=page)
+                saved_pages.append(dataclasses.replace(saved, name=path.name))
+                self.log.info("Saved page %d (%d records) to %s", number, saved.rows, path)
+        remove_stale_files(base, {part.name for part in saved_pages}, self.log)
+        return saved_pages
 
 
-@dataclass(frozen=True)
-class _SavedPage:
-    rows: int
-    bytes: int
-    #: What an incremental export saw in the page (its highest key, its deleted rows).
-    columns: CsvPageColumns | None = None
-    name: str = ""
+def page_retry() -> PageRetry:
+    """How cut pages are retried; read at run time, so tests can shorten the waits."""
+    return PageRetry(PAGE_ATTEMPTS, PAGE_RETRY_WAIT_SECONDS, PAGE_RETRY_MAX_WAIT_SECONDS)
+
+
+def remove_stale_files(base: ObjectStoragePath, keep: set[str], log: Any) -> None:
+    """Delete part files of earlier runs that this run did not write, and orphaned ``.partial`` files."""
+    try:
+        entries = list(base.iterdir())
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        name = entry.name
+        stale_part = PART_NAME.fullmatch(name) is not None and name not in keep
+        if stale_part or STALE_PARTIAL.fullmatch(name):
+            log.info("Removing %s, left by an earlier run", entry)
+            entry.unlink(missing_ok=True)
+
+
+def write_manifest(base: ObjectStoragePath, manifest: dict[str, Any]) -> str:
+    """Write ``_manifest.json`` (last, once every part it lists is in place); its path."""
+    path = base / MANIFEST_NAME
+    with atomic_write(path) as out:
+        out.write(json.dumps({**manifest, "completed_at": _now()}, indent=2).encode("utf-8"))
+    return str(path)
+
+
+def _check_total(
+    job_id: str, saved: Sequence[SavedPage], summary: dict[str, Any], parallel: ParallelDownload | None
+) -> None:
+    """Pages fetched from ``resultPages`` links must add up to the job's record count: nothing lost or doubled."""
+    expected = summary.get("numberRecordsProcessed")
+    rows = sum(part.rows for part in saved)
+    if parallel is None or not isinstance(expected, int) or rows == expected:
+        return
+    raise SalesforceProtocolError(
+        f"Bulk query job {job_id} processed {expected} records, but its {len(saved)} result pages "
+        f"(from resultPages) hold {rows}; the set is not published. Run the task again; if it keeps happening, "
+        "set parallel=1 to follow the locators instead."
+    )
 
 
 def _query_key(soql: str, include_deleted: bool) -> str:
@@ -566,43 +562,5 @@ def _page_watcher(run: IncrementalRun | None) -> Callable[[], CsvPageColumns] | 
     return lambda: CsvPageColumns(settings.key, upper, count_deleted=settings.deletes_in_main_file)
 
 
-class _Spool:
-    """A local buffer for one page of a combined file; kept only when the page arrived whole."""
-
-    def __init__(self) -> None:
-        self.file: IO[bytes] | None = None
-
-    @contextmanager
-    def open(self) -> Iterator[IO[bytes]]:
-        buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
-        try:
-            yield buffer
-        except BaseException:
-            buffer.close()
-            raise
-        if self.file is not None:
-            self.file.close()
-        self.file = buffer
-
-
-def _blocks(data: IO[bytes]) -> Iterator[bytes]:
-    data.seek(0)
-    while block := data.read(READ_BLOCK):
-        yield block
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _copy_page(chunks: Any, out: Any, *, skip_header: bool) -> None:
-    """Copy a CSV page's byte chunks; for later pages of a combined file, drop the header line."""
-    pending_header = skip_header
-    for chunk in chunks:
-        if pending_header:
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                continue
-            chunk = chunk[newline + 1 :]
-            pending_header = False
-        out.write(chunk)

@@ -15,8 +15,7 @@ from airflow_provider_sfpy.client.describe import field_types
 from airflow_provider_sfpy.client.query import QueryStream
 from airflow_provider_sfpy.formats.file_names import INFER, FileOutput, WriterOutput, file_output, named_format
 from airflow_provider_sfpy.formats.soql_fields import SoqlFieldListError, from_object, select_fields
-from airflow_provider_sfpy.formats.typed_records import TypedPages, typed_page_decoder
-from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, CsvRecordWriter, make_writer
+from airflow_provider_sfpy.formats.writers import COMPRESSIONS, FORMATS, Compressed, RecordWriter, make_writer
 from airflow_provider_sfpy.operators.base import SalesforceBaseOperator, is_templated
 from airflow_provider_sfpy.operators.incremental import IncrementalRun, plan_run, write_metadata
 from airflow_provider_sfpy.operators.incremental_pages import RecordPages
@@ -196,29 +195,31 @@ class SalesforceQueryToFileOperator(SalesforceBaseOperator):
         with atomic_write(destination) as raw:
             compressed = Compressed(raw, output.compression)
             writer = make_writer(output.format, compressed.stream, fields, field_types)
-            stream = client.query_more(
-                soql, include_deleted=include_deleted, batch_size=self.batch_size, stream=True
-            ).body
-            self.log.info("Query matches %d records", stream.total_size)
-            last_log = time.monotonic()
-            for page in stream.pages():
-                records = page.get("records", ())
-                if stream.pages_read == 1 and records and fields and isinstance(writer, CsvRecordWriter):
-                    typed = _decode_later_pages_typed(stream, writer, fields, records)
-                    if typed is not None and pages_seen is not None:
-                        pages_seen.use_typed_records(typed.record_type, typed.row, fields)
-                if pages_seen is not None:
-                    pages_seen.observe(records)
-                writer.write_page(records)
-                if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
-                    self.log.info(
-                        "Progress: %d of %d records, %d pages",
-                        writer.rows_written,
-                        stream.total_size,
-                        stream.pages_read,
-                    )
-                    last_log = time.monotonic()
-            writer.close()
+            try:
+                stream = client.query_more(
+                    soql, include_deleted=include_deleted, batch_size=self.batch_size, stream=True
+                ).body
+                self.log.info("Query matches %d records", stream.total_size)
+                last_log = time.monotonic()
+                for page in stream.pages():
+                    records = page.get("records", ())
+                    if stream.pages_read == 1 and records:
+                        _decode_later_pages_typed(stream, writer, records, pages_seen)
+                    if pages_seen is not None:
+                        pages_seen.observe(records)
+                    writer.write_page(records)
+                    if time.monotonic() - last_log >= PROGRESS_INTERVAL_SECONDS:
+                        self.log.info(
+                            "Progress: %d of %d records, %d pages",
+                            writer.rows_written,
+                            stream.total_size,
+                            stream.pages_read,
+                        )
+                        last_log = time.monotonic()
+                writer.close()
+            except BaseException:
+                writer.abort()  # before the partial file is closed and removed, never after
+                raise
             compressed.close()
         self.log.info("Wrote %d records in %d pages to %s", writer.rows_written, stream.pages_read, destination)
         return _Written(destination, writer.rows_written, stream.pages_read, output.format)
@@ -323,11 +324,15 @@ def _watermarks(run: IncrementalRun, new: datetime | None) -> dict[str, Any]:
 
 
 def _decode_later_pages_typed(
-    stream: QueryStream, writer: CsvRecordWriter, fields: Sequence[str], samples: Sequence[dict[str, Any]]
-) -> TypedPages | None:
-    """From the second page on, decode records into compact typed records (see ``typed_records``)."""
-    typed = typed_page_decoder(fields, samples)
-    if typed is not None:
-        stream.decode_pages_with(typed.decode)
-        writer.accept_typed_records(typed.record_type, typed.row)
-    return typed
+    stream: QueryStream, writer: RecordWriter, samples: Sequence[dict[str, Any]], pages_seen: RecordPages | None
+) -> None:
+    """From the second page on, decode records into the compact typed records ``writer`` takes (see
+    ``typed_records``, ``jsonl_records``), unless an incremental export's watcher could not read them."""
+    typed = writer.typed_pages(samples)
+    if typed is None:
+        return
+    if pages_seen is not None:
+        if pages_seen.key.lower() not in {field.lower() for field in typed.fields}:
+            return
+        pages_seen.use_typed_records(typed.record_type, typed.row, typed.fields)
+    stream.decode_pages_with(typed.decode)

@@ -39,8 +39,8 @@ class SalesforceBulkJobSensor(BaseSensorOperator):
 
     Without ``deferrable`` the sensor pokes on a worker, as any Airflow sensor does (``mode``
     ``"poke"`` holds the worker slot between pokes; ``"reschedule"`` frees it). Deferred, the
-    trigger polls from ``poke_interval``, backing off 1.5x up to ``max_poll_interval``, until
-    ``timeout``.
+    trigger polls from ``poke_interval``, backing off 1.5x up to ``max_poll_interval`` but never past
+    ``poke_interval`` plus a quarter of the time waited so far, until ``timeout``.
 
     :param job_ids: ids as a list, a comma-separated string or JSON text (templated).
     :param job_type: ``ingest`` or ``query`` (default ``'ingest'``).

@@ -88,7 +88,8 @@ class SalesforceBulkJobTrigger(BaseTrigger):
     :param job_ids: the jobs to wait for.
     :param job_type: ``ingest`` or ``query`` (default ``'ingest'``).
     :param poll_interval: first wait between polls, in seconds; grows 1.5x per poll up to
-        ``max_poll_interval`` (default ``5.0``).
+        ``max_poll_interval``, but never past ``poll_interval`` plus a quarter of the time this trigger has
+        waited (see ``airflow_provider_sfpy.client.bulk_pacing``) (default ``5.0``).
     :param max_poll_interval: the longest wait between two polls, in seconds (default ``60.0``).
     :param deadline: Unix time after which the trigger gives up with a ``timeout`` event
         (default ``None``: it waits as long as the jobs run).

@@ -17,7 +17,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "bench" / "run.py"
-SCENARIOS = {"query_csv_smoke", "bulk_ingest_smoke", "bulk_waits_smoke", "bulk_results_smoke"}
+SCENARIOS = {
+    "query_csv_smoke",
+    "query_jsonl_smoke",
+    "query_parquet_smoke",
+    "wide_smoke",
+    "bulk_ingest_smoke",
+    "bulk_waits_smoke",
+    "bulk_results_smoke",
+    "bulk_query_smoke",
+}
+ACCOUNT_FIELDS = ["Id", "Name", "Description", "BillingCity", "Industry", "AnnualRevenue"]
 NUMBERS = ("work_s", "process_s", "work_cpu_s", "process_cpu_s", "rss_after_imports", "peak_rss", "extra_rss")
 
 
@@ -28,7 +38,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         [sys.executable, str(RUN), "--smoke", "--out", str(out / "RESULTS.md"), "--json", str(out / "results.json")],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         cwd=ROOT,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -77,10 +87,53 @@ def test_result_rows_carry_what_each_scenario_reports(smoke: dict[str, object]) 
     assert len(sizes) == 1 and sizes.pop() > 0
 
 
+def test_other_formats_and_the_wide_object_write_every_record(smoke: dict[str, object]) -> None:
+    runs = {(run["scenario"], run["variant"]): run for run in smoke["runs"]}  # type: ignore[attr-defined]
+    for scenario in ("query_jsonl_smoke", "query_parquet_smoke"):
+        ours = next(run for (key, _), run in runs.items() if key == scenario and run["tool"] == "sfpy")
+        assert ours["extras"]["rows_in_file"] == ours["details"]["rows"] == 10_000
+        assert ours["extras"]["text_line_breaks_kept"] == 1
+        assert ours["extras"]["mb_written"] > 0
+    notes = smoke["notes"]
+    assert isinstance(notes, dict)
+    for scenario in ("query_jsonl_smoke", "query_parquet_smoke"):
+        assert any(f"`{','.join(ACCOUNT_FIELDS)}`; 10,000 records" in note for note in notes[scenario])
+
+    wide = [run for (key, _), run in runs.items() if key == "wide_smoke"]
+    assert {run["tool"] for run in wide} == {"floor", "sfpy"}
+    for run in wide:
+        assert run["extras"]["rows_in_file"] == 500
+    # Id, Name and the 300 custom fields, every one a column of the Parquet file.
+    assert any("`302 columns`; 500 records" in note for note in notes["wide_smoke"])
+
+
+def test_bulk_query_parallel_and_sequential_save_the_same_records(smoke: dict[str, object]) -> None:
+    runs = {run["variant"]: run for run in smoke["runs"] if run["scenario"] == "bulk_query_smoke"}  # type: ignore[attr-defined]
+    parallel = next(run for label, run in runs.items() if "parallel, default" in label)
+    sequential = next(run for label, run in runs.items() if "parallel=1" in label)
+    for run in (parallel, sequential):
+        assert run["extras"]["rows_in_files"] == run["details"]["rows"] == 10_000
+        assert run["extras"]["result_requests"] == 10  # 1,000-record pages
+        assert run["extras"]["download_s"] > 0 and run["extras"]["job_s"] > 0
+    assert parallel["extras"]["result_page_listings"] >= 1
+    assert sequential["extras"]["result_page_listings"] == 0
+    assert parallel["details"]["bytes_written"] == sequential["details"]["bytes_written"]
+
+
 def test_report_has_a_table_per_scenario(smoke: dict[str, object]) -> None:
     markdown = smoke["markdown"]
     assert isinstance(markdown, str)
-    for title in ("Query → CSV (smoke)", "Bulk insert (smoke)", "Bulk waits (smoke)", "Results download (smoke)"):
+    titles = (
+        "Query → CSV (smoke)",
+        "Query → JSON Lines, 10,000 Accounts",
+        "Query → Parquet, 10,000 Accounts",
+        "Wide object (302 fields) → CSV and Parquet, 500 records",
+        "Bulk insert (smoke)",
+        "Bulk waits (smoke)",
+        "Results download (smoke)",
+        "Bulk API 2.0 query export, 10,000 Accounts",
+    )
+    for title in titles:
         assert f"### {title}" in markdown
     assert "| tool | status | work s |" in markdown
     assert "## Raw numbers" in markdown

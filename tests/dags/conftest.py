@@ -71,3 +71,9 @@ def fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FreshMachi
     monkeypatch.setenv("HOME", str(machine.home))
     monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() caches its answer: make it read $TMPDIR again
     return machine
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_pubsub: Any) -> Any:
+    """The DAG tests' emulator also serves the Pub/Sub API: examples publish platform events over it."""
+    return emulator_pubsub

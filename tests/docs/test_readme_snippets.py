@@ -91,10 +91,27 @@ def test_the_incremental_snippet_builds_on_airflow_3_3_and_is_refused_before(emu
             run(block, emulator)
 
 
+def test_the_change_events_snippet_builds_its_asset_and_dag_on_airflow_3_3_and_is_refused_before(
+    emulator: Any,
+) -> None:
+    from airflow_provider_sfpy.triggers.change_events import ACK_MODE_AVAILABLE
+
+    block = block_starting(CHANGE_EVENTS)
+    if not ACK_MODE_AVAILABLE:
+        with pytest.raises(RuntimeError, match=r"needs Airflow 3\.3"):
+            run(block, emulator)
+        return
+    namespace = run(block, emulator)
+    [watcher] = namespace["closed_won"].watchers
+    assert watcher.trigger.channel == "/data/OpportunityChangeEvent"
+    assert namespace["dag"].dag_id == "on_closed_won" and "announce" in namespace["dag"].task_ids
+
+
 CLIENT_TOUR = "from airflow_provider_sfpy import client as sfpy"
 OTHER_FLOWS = "Client.with_jwt("
 HOOK = "from airflow_provider_sfpy.hooks.salesforce import SalesforcePyHook"
 OPERATORS = "from airflow_provider_sfpy.operators.query_to_file import SalesforceQueryToFileOperator\nfrom"
 INCREMENTAL = "from airflow_provider_sfpy.operators.query_to_file import SalesforceQueryToFileOperator\n\n"
 SAFE_TEMPLATES = "from airflow.sdk import DAG"
-STARTS = [CLIENT_TOUR, OTHER_FLOWS, HOOK, OPERATORS, INCREMENTAL, SAFE_TEMPLATES]
+CHANGE_EVENTS = "# Airflow 3.3+: run a DAG when an Opportunity closes."
+STARTS = [CLIENT_TOUR, OTHER_FLOWS, HOOK, OPERATORS, INCREMENTAL, SAFE_TEMPLATES, CHANGE_EVENTS]

@@ -45,6 +45,14 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "bulk_query.SalesforceBulkQueryOperator": {"soql": "SELECT Id FROM Account", "destination": "file:///tmp/x/"},
     "bulk.SalesforceBulkJobSensor": {"job_ids": "750000000000001AAA"},
     "bulk.SalesforceBulkJobTrigger": {"sfpy_conn_id": "sfpy_default", "job_ids": ["750000000000001AAA"]},
+    "bulk_query_mapped.SalesforceBulkQueryPagesOperator": {
+        "soql": "SELECT Id FROM Account",
+        "destination": "file:///tmp/x/",
+    },
+    "bulk_query_mapped.SalesforceBulkQueryPageOperator": {"page": {"job_id": "750", "number": 1, "part": "x"}},
+    "bulk_query_mapped.SalesforceBulkQueryCommitOperator": {"job": {}, "parts": []},
+    "platform_event.SalesforcePublishEventOperator": {"topic": "/event/Order_Placed__e", "events": [{}]},
+    "change_events.SalesforceChangeEventTrigger": {"channel": "/data/OpportunityChangeEvent"},
 }
 PARAM = re.compile(r"^\s*:param (\w+):(.*?)(?=^\s*:\w|^\s*$|\Z)", re.MULTILINE | re.DOTALL)
 STATED_DEFAULT = re.compile(r"\(default ``(.+?)``(?=[),:;])")
@@ -81,6 +89,12 @@ def documented_defaults(cls: type) -> dict[str, str]:
     return stated
 
 
+def _change_events_available() -> bool:
+    from airflow_provider_sfpy.triggers.change_events import ACK_MODE_AVAILABLE
+
+    return bool(ACK_MODE_AVAILABLE)
+
+
 def optional_arguments(cls: type) -> set[str]:
     """The ``__init__`` arguments a user may leave out (``**kwargs`` aside)."""
     parameters = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
@@ -112,12 +126,19 @@ def test_documented_defaults_are_the_real_ones(name: str, cls: type, stock_confi
     undocumented = optional_arguments(cls) - set(stated)
     assert not undocumented, f"{name}: document the default of {sorted(undocumented)} as (default ``<literal>``)"
     kwargs = dict(REQUIRED[name])
+    if name == "change_events.SalesforceChangeEventTrigger" and not _change_events_available():
+        pytest.skip("SalesforceChangeEventTrigger refuses to be built before Airflow 3.3 (tested on its own)")
     if issubclass(cls, BaseOperator):
         kwargs["task_id"] = "defaults"
     built = cls(**kwargs)
     # An either-or argument given here (record_ids for a delete, subject_id for a post) shows no default.
     observable = {param: literal for param, literal in stated.items() if param not in kwargs}
-    actual = {param: getattr(built, param) for param in observable}
+    # A trigger's arguments are what it serializes (the triggerer rebuilds it from them).
+    if isinstance(built, BaseTrigger):
+        serialized = built.serialize()[1]
+        actual = {param: serialized[param] for param in observable}
+    else:
+        actual = {param: getattr(built, param) for param in observable}
     expected = {param: ast.literal_eval(literal) for param, literal in observable.items()}
     assert actual == expected
 

@@ -26,6 +26,9 @@ from fresh_interpreter import fresh_python
 EMULATOR_ONLY = ("starlette", "uvicorn", "multipart", "python_multipart", "lark")
 #: Packages only the JWT bearer flow needs.
 JWT_ONLY = ("jwt", "cryptography")
+#: The Pub/Sub API's libraries (gRPC, Avro): only ``client/pubsub`` imports them, when a trigger or operator
+#: that talks to the Pub/Sub API runs (not when its module is imported).
+PUBSUB_ONLY = ("grpc", "fastavro")
 
 PROBE = """
 import importlib, json, pkgutil, sys
@@ -96,6 +99,10 @@ def worker(emulator: Any) -> dict[str, Any]:
 
 def test_task_side_modules_import_no_emulator_package(worker: dict[str, Any]) -> None:
     assert [m for m in EMULATOR_ONLY if m in worker["loaded"]] == []
+
+
+def test_task_side_modules_and_a_rest_query_import_no_pubsub_library(worker: dict[str, Any]) -> None:
+    assert [m for m in PUBSUB_ONLY if m in worker["loaded"]] == []
 
 
 def test_jwt_and_cryptography_are_imported_neither_by_task_side_modules_nor_by_a_password_login(

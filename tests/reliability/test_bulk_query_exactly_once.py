@@ -118,7 +118,9 @@ def test_a_download_cut_mid_stream_is_fetched_again_from_its_locator(
     out = tmp_path / "extract"
     # The second page is cut off half-way twice; the third attempt gets it whole.
     emulator.add_faults({"path": RESULTS, "method": "GET", "drop": "partial", "skip": 1, "times": 2})
-    result = operator(sfpy_conn, out, soql_for(label), max_records_per_page=10).execute(task_context(FakeTI()))
+    result = operator(sfpy_conn, out, soql_for(label), max_records_per_page=10, parallel=1).execute(
+        task_context(FakeTI())
+    )
 
     assert all(rule["fired"] == 2 for rule in emulator.faults())
     assert names(out) == {"part-00001.csv", "part-00002.csv", "part-00003.csv", "_manifest.json"}
@@ -147,7 +149,7 @@ def test_a_download_cut_every_time_fails_typed_and_keeps_nothing_partial(
     out = tmp_path / "extract"
     emulator.add_faults({"path": RESULTS, "method": "GET", "drop": "partial", "skip": 1})
     with pytest.raises(SalesforceConnectionError, match=r"part-00002\.csv was cut off 4 times"):
-        operator(sfpy_conn, out, soql_for(label), max_records_per_page=10).execute(task_context())
+        operator(sfpy_conn, out, soql_for(label), max_records_per_page=10, parallel=1).execute(task_context())
     assert names(out) == {"part-00001.csv"}  # whole, and no manifest: readers know the run is not done
     assert len(csv_rows(out / "part-00001.csv")) == 10
 

@@ -30,6 +30,7 @@ from airflow_provider_sfpy.emulator.bulk.jobs import (
     Job,
 )
 from airflow_provider_sfpy.emulator.bulk.operations import operation_for
+from airflow_provider_sfpy.emulator.events.origin import change_origin
 from airflow_provider_sfpy.emulator.schema import lookup_sobject
 from airflow_provider_sfpy.emulator.store import Store
 
@@ -50,7 +51,8 @@ class IngestProcessor:
 
     def __call__(self) -> None:
         try:
-            self._run()
+            with change_origin("bulkapi", self.job.api_version):  # ChangeEventHeader.changeOrigin
+                self._run()
         except Exception:
             log.exception("bulk ingest job %s crashed", self.job.id)
             self.jobs.transition(self.job, {UPLOAD_COMPLETE, IN_PROGRESS}, FAILED, error_message=INTERNAL_ERROR)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider_sfpy.emulator.bulk.formats import CsvFormat
+from airflow_provider_sfpy.emulator.bulk.result_pages import ResultPageConfig
 from airflow_provider_sfpy.emulator.values import now_string
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class BulkJobs:
         self._executor: ThreadPoolExecutor | None = None
         self._spool: Path | None = None
         self.stopping = threading.Event()
+        #: How query results are cut into pages and paced (``result_pages``; the admin API changes it).
+        self.result_pages = ResultPageConfig()
 
     # ------------------------------------------------------------------------------- registry
 

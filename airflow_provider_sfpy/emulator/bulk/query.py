@@ -173,10 +173,15 @@ class ResultPage:
                 yield block
 
 
+def result_count(directory: Path) -> int:
+    """How many records the job's result holds (its index has one offset per record, plus the header's)."""
+    return (directory / INDEX).stat().st_size // _OFFSET.size - 1
+
+
 def result_page(directory: Path, offset: int, max_records: int | None) -> ResultPage | None:
     """The page of records starting at ``offset`` (``None`` if the offset is past the end)."""
     index_path = directory / INDEX
-    total = index_path.stat().st_size // _OFFSET.size - 1
+    total = result_count(directory)
     if offset < 0 or offset > total:
         return None
     stop = total if max_records is None else min(total, offset + max_records)

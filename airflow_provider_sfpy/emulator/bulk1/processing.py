@@ -14,6 +14,7 @@ import time
 
 from airflow_provider_sfpy.emulator.bulk.jobs import BulkJobs, BulkSettings
 from airflow_provider_sfpy.emulator.bulk1.jobs import FAILED, SERIAL, Batch, Bulk1Jobs, Job
+from airflow_provider_sfpy.emulator.events.origin import change_origin
 from airflow_provider_sfpy.emulator.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ class BatchWorker:
         try:
             if self.pause(self.settings.queue_delay) and self._turn() and self.registry.start(self.batch):
                 self.started = time.monotonic()
-                self.process()
+                with change_origin("bulkapi", self.job.api_version):  # ChangeEventHeader.changeOrigin
+                    self.process()
         except Exception:
             log.exception("bulk API 1.0 batch %s crashed", self.batch.id)
             self.registry.finish(self.batch, FAILED, INTERNAL_ERROR, processing_ms=self.elapsed_ms())

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from airflow_provider_sfpy.emulator.errors import ApiError, invalid_session, not_found
+from airflow_provider_sfpy.emulator.events.origin import change_origin
 from airflow_provider_sfpy.emulator.sessions import Session
 from airflow_provider_sfpy.emulator.state import EmulatorState, get_state
 
@@ -73,7 +74,10 @@ def api_endpoint(handler: Handler) -> Endpoint:
             return exc.response()
         state.usage.consume()
         try:
-            response = await handler(request, ApiContext(state, session, version))
+            # Change events name the API that made each change (ChangeEventHeader.changeOrigin).
+            api = "toolingrest" if "/tooling/" in request.url.path else "rest"
+            with change_origin(api, version):
+                response = await handler(request, ApiContext(state, session, version))
         except ApiError as exc:
             response = exc.response()
         response.headers["Sforce-Limit-Info"] = state.usage.limit_info()

@@ -25,6 +25,8 @@ from starlette.routing import BaseRoute
 from airflow_provider_sfpy.emulator import describe as describe_json
 from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.errors import ApiError, json_parser_error, not_found
+from airflow_provider_sfpy.emulator.events.platform_events import publish_platform_event
+from airflow_provider_sfpy.emulator.objects.platform_events import lookup_platform_event
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
 from airflow_provider_sfpy.emulator.routes.json_input import json_flag, read_json_object
@@ -136,12 +138,18 @@ async def _read_records(request: Request) -> tuple[list[dict[str, Any]], bool]:
     return records, json_flag(body.get("allOrNone"), "allOrNone")
 
 
-def _record_type(record: Mapping[str, Any]) -> SObjectDef:
-    """The sObject of a collection record, from its ``attributes.type``."""
+def _type_name(record: Mapping[str, Any]) -> str:
+    """A collection record's ``attributes.type``."""
     attributes = record.get("attributes")
     type_name = attributes.get("type") if isinstance(attributes, dict) else None
     if not isinstance(type_name, str) or not type_name:
         raise ApiError(400, "INVALID_TYPE", "Must send a concrete entity type.", [])
+    return type_name
+
+
+def _record_type(record: Mapping[str, Any]) -> SObjectDef:
+    """The sObject of a collection record, from its ``attributes.type``."""
+    type_name = _type_name(record)
     obj = lookup_sobject(type_name)
     if obj is None:
         raise ApiError(400, "INVALID_TYPE", f"sObject type '{type_name}' is not supported.", [])
@@ -180,8 +188,11 @@ def _existing_id(store: Store, obj: SObjectDef | None, raw_id: object) -> tuple[
 
 def _create_task(ctx: ApiContext, record: dict[str, Any]) -> _Task:
     def run() -> tuple[str, bool | None]:
-        obj = _record_type(record)
         values = {k: v for k, v in record.items() if k != "attributes"}
+        event = lookup_platform_event(_type_name(record))
+        if event is not None:  # creating a platform event publishes it
+            return publish_platform_event(ctx.state.store, event, values, ctx.user_id)["id"], None
+        obj = _record_type(record)
         if _pop_key(values, "Id") is not None:
             raise ApiError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
         return ctx.state.store.create(obj, values, ctx.user_id), None

@@ -7,6 +7,14 @@ page after a network error returns the same page, which is what retrying clients
 queries (GROUP BY, aggregate functions) are never paged: more than 2,000 groups is Salesforce's
 "Aggregate query does not support queryMore()" error.
 
+A query that selects two or more custom long text area fields gets pages of at most 200 records,
+whatever batch size it asks for: Salesforce caps them so to keep responses small ("Change the Batch Size
+in Queries", SOQL and SOSL Reference,
+https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_changing_batch_size.htm).
+Custom fields of type Long Text Area count (``textarea`` longer than 255 characters, custom: ``__c``),
+parent fields selected through a relationship included; a Text Area (255) and standard long text
+(``Account.Description``) do not.
+
 Pages are the hot path of benchmarks: one SQL statement per page, ``to_record`` per row and the
 stdlib JSON encoder with compact separators — nothing else per row.
 """
@@ -22,6 +30,7 @@ from starlette.routing import BaseRoute
 from airflow_provider_sfpy.emulator.errors import ApiError
 from airflow_provider_sfpy.emulator.responses import json_response
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
+from airflow_provider_sfpy.emulator.schema import FieldDef
 from airflow_provider_sfpy.emulator.soql import (
     MAX_AGGREGATE_ROWS,
     CompiledQuery,
@@ -34,6 +43,10 @@ from airflow_provider_sfpy.emulator.store import QueryPage
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 2000
+#: The page size limit of a query that selects two or more custom long text area fields.
+LONG_TEXT_BATCH_SIZE = 200
+#: A Text Area holds up to 255 characters; longer ``textarea`` fields are Long Text Areas.
+MAX_TEXT_AREA_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,24 @@ def batch_size(request: Request) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def is_custom_long_text_area(field: FieldDef) -> bool:
+    """A custom Long Text Area field (the kind that limits query pages to 200 records)."""
+    return field.type == "textarea" and field.length > MAX_TEXT_AREA_LENGTH and field.name.endswith("__c")
+
+
+def page_size_limit(compiled: CompiledQuery) -> int:
+    """The most records one page of ``compiled`` may hold: 200 when it selects two or more custom long
+    text area fields, else 2,000."""
+    long_text_fields = sum(1 for f in compiled.selected_fields if is_custom_long_text_area(f))
+    return LONG_TEXT_BATCH_SIZE if long_text_fields >= 2 else MAX_BATCH_SIZE
+
+
+def _page_size_limit_of(context: object) -> int:
+    """``page_size_limit`` of the query a cursor context (REST or Tooling) remembers."""
+    compiled = getattr(context, "compiled", None)
+    return page_size_limit(compiled) if isinstance(compiled, CompiledQuery) else MAX_BATCH_SIZE
 
 
 def _page_response(ctx: ApiContext, page: QueryPage) -> Response:
@@ -83,7 +114,10 @@ def open_first_page(request: Request, ctx: ApiContext, compiled: CompiledQuery, 
     Aggregate results come in one batch whatever the batch size; more rows than fit is an error, as
     Salesforce does not page them (queryMore is not supported for aggregate queries)."""
     store = ctx.state.store
-    size = MAX_AGGREGATE_ROWS if compiled.aggregate else batch_size(request) or DEFAULT_BATCH_SIZE
+    if compiled.aggregate:
+        size = MAX_AGGREGATE_ROWS
+    else:
+        size = min(batch_size(request) or DEFAULT_BATCH_SIZE, page_size_limit(compiled))
     page = store.open_query(compiled.sql, compiled.params, size, context)
     if compiled.aggregate and page.cursor_id is not None:
         store.close_query(page.cursor_id)
@@ -93,11 +127,17 @@ def open_first_page(request: Request, ctx: ApiContext, compiled: CompiledQuery, 
 
 
 def page_at_locator(request: Request, ctx: ApiContext) -> QueryPage:
-    """The page a ``<cursor>-<offset>`` locator in the path points at."""
-    cursor_id, _, offset = request.path_params["locator"].rpartition("-")
-    if not cursor_id or not offset.isdigit():
+    """The page a ``<cursor>-<offset>`` locator in the path points at.
+
+    Without a batch size in this request the page is as large as the first one was; a batch size asked
+    for now applies within the query's page size limit, which depends on the query the cursor was opened for."""
+    cursor_id, _, offset_text = request.path_params["locator"].rpartition("-")
+    if not cursor_id or not offset_text.isdigit():
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-    return ctx.state.store.query_page(cursor_id, int(offset), batch_size(request))
+    store, offset, requested = ctx.state.store, int(offset_text), batch_size(request)
+    if requested is not None and requested > LONG_TEXT_BATCH_SIZE:
+        requested = min(requested, _page_size_limit_of(store.cursor_context(cursor_id)))
+    return store.query_page(cursor_id, offset, requested)
 
 
 async def _run(request: Request, ctx: ApiContext, resource: str) -> Response:

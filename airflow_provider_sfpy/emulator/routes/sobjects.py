@@ -7,6 +7,10 @@ Status codes follow the REST API guide: create 201 (with ``Location``), update a
 300 with a JSON list of the matching records' URLs when an external id value matches several records
 (a non-unique idLookup field, matched case-insensitively), 404 ``NOT_FOUND`` /
 ``ENTITY_IS_DELETED`` for missing records. Object and field names resolve case-insensitively.
+
+Platform events (``Order_Placed__e``) are published by a create (``events/platform_events.py``) and
+have a basic info and a describe; they are no records, so nothing else here serves them. Changes made
+here are attributed to the REST API in change events (``changeOrigin``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from airflow_provider_sfpy.emulator import describe as describe_json
 from airflow_provider_sfpy.emulator import ids
 from airflow_provider_sfpy.emulator.bodies import read_write_body
 from airflow_provider_sfpy.emulator.errors import ApiError, not_found
+from airflow_provider_sfpy.emulator.events.platform_events import platform_event_describe, publish_platform_event
+from airflow_provider_sfpy.emulator.objects.platform_events import lookup_platform_event
 from airflow_provider_sfpy.emulator.responses import json_response, no_content
 from airflow_provider_sfpy.emulator.routes import sobject_changes
 from airflow_provider_sfpy.emulator.routes.common import VERSION_PREFIX, ApiContext, api_endpoint, routes
@@ -93,12 +99,26 @@ async def describe_global(request: Request, ctx: ApiContext) -> Response:
 
 @api_endpoint
 async def describe(request: Request, ctx: ApiContext) -> Response:
+    event = lookup_platform_event(request.path_params["sobject"])
+    if event is not None:
+        return json_response(platform_event_describe(event, ctx.version, full=True))
     return json_response(describe_json.describe(_sobject(request).name, ctx.version))
+
+
+async def _platform_event_root(request: Request, ctx: ApiContext, event: SObjectDef) -> Response:
+    """GET: basic information; POST: publish one event."""
+    if request.method != "POST":
+        return json_response(platform_event_describe(event, ctx.version, full=False))
+    body = await read_write_body(request, event)
+    return json_response(publish_platform_event(ctx.state.store, event, body.values, ctx.user_id), 201)
 
 
 @api_endpoint
 async def sobject_root(request: Request, ctx: ApiContext) -> Response:
     """GET: basic information; POST: create a record (JSON, or multipart with a file)."""
+    event = lookup_platform_event(request.path_params["sobject"])
+    if event is not None:
+        return await _platform_event_root(request, ctx, event)
     obj = _sobject(request)
     if request.method != "POST":
         return json_response(describe_json.basic_info(obj, ctx.version))

@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from ..errors import ApiError
+from ..objects.platform_events import lookup_platform_event
 from ..schema import SObjectDef, lookup_sobject
 from .aggregates import AggregateCompiler, AggregateRenderer, is_aggregate_query
 from .ast import (
@@ -138,6 +140,9 @@ class _Settings:
         name = query.sobject
         sobject = lookup_sobject(name.text) if len(name.parts) == 1 else None
         if sobject is None:
+            if len(name.parts) == 1 and lookup_platform_event(name.text) is not None:
+                # Platform events are published and subscribed to, never stored for queries.
+                raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type {name.text} does not support query")
             raise self.errors.at(name.pos, "INVALID_TYPE", _UNKNOWN_OBJECT.format(name=name.text))
         return sobject
 
