@@ -207,7 +207,7 @@ class SalesforceBulkQueryCommitOperator(SalesforceBaseOperator):
 def _problems(base: Any, parts: Iterable[dict[str, Any]], pages: int, expected: Any) -> list[str]:
     """Why the parts are not the job's complete result (empty when they are)."""
     problems: list[str] = []
-    by_number = {int(part["number"]): part for part in sorted(parts, key=lambda part: int(part["number"]))}
+    by_number = {int(part["number"]): part for part in parts}  # the caller sorted them
     missing = sorted(set(range(1, pages + 1)) - set(by_number))
     if missing:
         problems.append(f"no part for page(s) {', '.join(map(str, missing))}")

@@ -206,7 +206,7 @@ class ChangeEventProducer(SharedStreamProducer):
         never past an event that Airflow has not stored, since all delivered events are advanced.
         """
         async with self._saving:
-            position = _resume_position(subscription)
+            position = subscription.resume_replay_id
             quiet = self._delivered == self._advanced and subscription.buffered == 0
             if not quiet or position is None or position == self._stored or subscription is not self._subscription:
                 return
@@ -267,11 +267,6 @@ class ChangeEventProducer(SharedStreamProducer):
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
             await subscription.aclose()
-
-
-def _resume_position(subscription: Subscription) -> bytes | None:
-    """Where ``subscription`` resumes after a dropped stream: every event up to it was handed on (yielded)."""
-    return subscription.resume_replay_id
 
 
 class ChangeEventsGapError(RuntimeError):
