@@ -72,6 +72,21 @@ def _session_key(conn_id: str, settings: ConnectionSettings) -> tuple[str, ...]:
     return (conn_id, hashlib.sha256(json.dumps(fields).encode()).hexdigest())
 
 
+async def _log_in_once(client: AsyncClient, key: tuple[str, ...], *, refused: Token | None = None) -> None:
+    """Give ``client`` the connection's shared session, or log it in when there is none (or only ``refused``).
+
+    One login at a time per connection and event loop, so triggers starting together (or all finding
+    their token expired together) share one login instead of making one each.
+    """
+    lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *key), asyncio.Lock())
+    async with lock:
+        shared = _SHARED_ASYNC_SESSIONS.get(key)
+        if shared is not None and shared[0] is not refused:
+            client.reuse_session(*shared)
+        else:
+            await client.login()
+
+
 def _remember(key: tuple[str, ...], client: AsyncClient) -> None:
     if client.session is not None:
         _SHARED_ASYNC_SESSIONS[key] = client.session
@@ -172,15 +187,8 @@ class SalesforcePyHook(BaseHook):
         client = build_async_client(settings, retry=retry, http=http.client)
         client.close_callbacks.append(http.release)
         client.token_listeners.append(mask)
-        # One login at a time per connection and event loop, so triggers starting together still share it.
-        lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *key), asyncio.Lock())
         try:
-            async with lock:
-                shared = _SHARED_ASYNC_SESSIONS.get(key)
-                if shared is not None:
-                    client.reuse_session(*shared)
-                else:
-                    await client.login()
+            await _log_in_once(client, key)
         except BaseException:
             await client.aclose()  # the caller never gets the client, so give the shared HTTP client back here
             raise
@@ -423,14 +431,8 @@ class _PubSubLogin:
     async def _token(self, refresh: bool) -> Token:
         session = self.rest.session
         if session is None or refresh:
-            refused = session[0] if session is not None else None
-            lock = _LOGIN_LOCKS.setdefault((id(asyncio.get_running_loop()), *self.key), asyncio.Lock())
-            async with lock:  # one login per connection: another trigger may have renewed it already
-                shared = _SHARED_ASYNC_SESSIONS.get(self.key)
-                if shared is not None and shared[0] is not refused:
-                    self.rest.reuse_session(*shared)
-                else:
-                    await self.rest.login()
+            # another trigger of the connection may have renewed the session already
+            await _log_in_once(self.rest, self.key, refused=session[0] if session is not None else None)
             session = self.rest.session
         assert session is not None
         return session[0]
