@@ -80,14 +80,11 @@ class CsvRecordWriter:
         self._buffer.seek(0)
         self._buffer.truncate()
 
-    def accept_typed_records(self, record_type: type, row: Callable[[Any], Sequence[Any]]) -> None:
-        """Pages may also hold ``record_type`` records (see ``typed_records``), flattened by ``row``."""
-        self._typed_type, self._typed_row = record_type, row
-
     def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
+        """Later pages may then hold ``typed.record_type`` records (``typed_records``), flattened by ``typed.row``."""
         typed = typed_page_decoder(self._fields, samples)
         if typed is not None:
-            self.accept_typed_records(typed.record_type, typed.row)
+            self._typed_type, self._typed_row = typed.record_type, typed.row
         return typed
 
     def write_page(self, records: Sequence[Any]) -> None:

@@ -372,7 +372,8 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
             saved = self._download_parts(
                 query, job_id, base, saver, parallel, PartsProgress(state, job_id, links or [])
             )
-            _check_total(job_id, saved, summary, parallel)
+            if parallel is not None:
+                _check_total(job_id, saved, summary)
             paths = [str(base / part.name) for part in saved]
             manifest = {
                 "job_id": job_id,
@@ -470,7 +471,7 @@ class SalesforceBulkQueryOperator(SalesforceBulkWaitingOperator):
         with atomic_write(base) as out:
             if parallel is not None:
                 saved_pages = parallel.combined(out)
-                _check_total(job_id, saved_pages, summary, parallel)  # inside: a short set is never published
+                _check_total(job_id, saved_pages, summary)  # inside: a short set is never published
                 return saved_pages
             for number, page, fetch_again in self._pages(query, job_id):
                 spool = Spool()
@@ -534,13 +535,11 @@ def write_manifest(base: ObjectStoragePath, manifest: dict[str, Any]) -> str:
     return str(path)
 
 
-def _check_total(
-    job_id: str, saved: Sequence[SavedPage], summary: dict[str, Any], parallel: ParallelDownload | None
-) -> None:
+def _check_total(job_id: str, saved: Sequence[SavedPage], summary: dict[str, Any]) -> None:
     """Pages fetched from ``resultPages`` links must add up to the job's record count: nothing lost or doubled."""
     expected = summary.get("numberRecordsProcessed")
     rows = sum(part.rows for part in saved)
-    if parallel is None or not isinstance(expected, int) or rows == expected:
+    if not isinstance(expected, int) or rows == expected:
         return
     raise SalesforceProtocolError(
         f"Bulk query job {job_id} processed {expected} records, but its {len(saved)} result pages "
