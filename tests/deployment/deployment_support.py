@@ -366,8 +366,23 @@ class Deployment:
             json={"new_state": state},
         )
 
+    def wait_for_run(self, dag_id: str, run_id: str, states: Iterable[str], timeout: float) -> dict[str, Any]:
+        """Wait until the DAG run is in one of ``states``."""
+        wanted = set(states)
+
+        def reached() -> dict[str, Any] | None:
+            run = self.dag_run(dag_id, run_id)
+            return run if run.get("state") in wanted else None
+
+        return wait_for(f"run {run_id} of {dag_id} to be {sorted(wanted)}", reached, timeout)
+
     def clear_ti(self, dag_id: str, run_id: str, task_id: str = "load") -> None:
-        """What a person does with "Clear" in the UI: the task instance gets a new try."""
+        """What a person does with "Clear" in the UI: the task instance gets a new try.
+
+        Clear only a run the scheduler has finished with: on a SQLite metadata DB (no row locks) a
+        scheduler that read the run's task states just before the clear writes its verdict just after
+        it, and the cleared run stays failed with its task never scheduled again.
+        """
         self.api(
             "POST",
             f"/api/v2/dags/{dag_id}/clearTaskInstances",

@@ -228,6 +228,7 @@ def test_a_load_marked_failed_while_no_triggerer_runs_is_aborted_by_its_next_try
         loads.append(load)
         deployment.wait_for_ti(load.dag_id, load.run_id, {"deferred"}, timeout=120, interval=0.2)
         deployment.set_ti_state(load.dag_id, load.run_id, "failed")
+        deployment.wait_for_run(load.dag_id, load.run_id, {"failed"}, timeout=60)  # as a person sees it in the UI
         (job_id,) = job_ids(deploy_emulator, load)
         assert not is_terminal(checker.jobs.ingest.info(job_id).body.get("state"))  # nobody aborted it
         deployment.clear_ti(load.dag_id, load.run_id)
