@@ -250,3 +250,35 @@ def test_mapped_commit_refuses_an_incomplete_set(sfpy_conn: str, label: str, tmp
     ):
         SalesforceBulkQueryCommitOperator(task_id="commit", job=job, parts=parts).execute({})
     assert not (out / "_manifest.json").exists()
+
+
+def test_a_mapped_page_task_retry_replaces_its_part_whole(
+    sfpy_conn: str, emulator: Any, label: str, tmp_path: Path
+) -> None:
+    """A page task whose download is cut every time fails and leaves what was there (here a stale part of
+    an earlier run) untouched; its retry, given the same page item, writes the whole part, and the commit
+    then publishes the same set one task would have."""
+    out = tmp_path / "mapped"
+    ti = TI()
+    pages = SalesforceBulkQueryPagesOperator(
+        task_id="pages", soql=soql(label), destination=str(out), max_records_per_page=10, poll_interval=0.05
+    ).execute(context(ti=ti))
+    parts = {
+        page["number"]: SalesforceBulkQueryPageOperator(task_id="page", page=page).execute({}) for page in pages[1:]
+    }
+    stale = b'"Id","Name","Description"\n"001stale","an earlier run",""\n'
+    (out / part_name(1)).write_bytes(stale)
+    emulator.add_faults({"path": RESULTS, "method": "GET", "drop": "partial"})
+    with pytest.raises(SalesforceConnectionError, match=r"part-00001\.csv was cut off"):
+        SalesforceBulkQueryPageOperator(task_id="page", page=pages[0]).execute({})
+    assert (out / part_name(1)).read_bytes() == stale  # nothing half-written over it
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+    emulator.clear_faults()
+
+    parts[1] = SalesforceBulkQueryPageOperator(task_id="page", page=pages[0]).execute({})  # the retry
+    result = SalesforceBulkQueryCommitOperator(
+        task_id="commit", job=ti.pushed[JOB_XCOM_KEY], parts=[parts[n] for n in sorted(parts)]
+    ).execute({})
+    operator(label, tmp_path / "one", parallel=1).execute({})
+    assert files(out) == files(tmp_path / "one")
+    assert manifest(out)["parts"] == manifest(tmp_path / "one")["parts"] and result["rows"] == ACCOUNTS
