@@ -35,12 +35,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from airflow_provider_sfpy.formats.arrow_columns import Column, ValueContradictsColumn, plan_column, stored_as_text
-from airflow_provider_sfpy.formats.records import make_row_builder
-from airflow_provider_sfpy.formats.typed_records import TypedPages, typed_page_decoder
+from airflow_provider_sfpy.formats.typed_records import RowFlattener, TypedPages
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,8 @@ class ParquetRecordWriter:
     ) -> None:
         self._pa, self._pq = import_pyarrow()
         self._output = _ParquetOutput(stream)
-        self._fields = list(fields)
         self._field_types = dict(field_types or {})
-        self._row = make_row_builder(fields)
-        self._typed_type: type | None = None
-        self._typed_row: Callable[[Any], Sequence[Any]] = self._row
+        self._rows = RowFlattener(fields)
         self._columns: list[Column] | None = None
         self._schema: Any = None
         self._writer: Any = None
@@ -100,14 +96,11 @@ class ParquetRecordWriter:
 
     def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
         """A decoder for later pages into compact records this writer takes (``None``: keep dicts)."""
-        typed = typed_page_decoder(self._fields, samples)
-        if typed is not None:
-            self._typed_type, self._typed_row = typed.record_type, typed.row
-        return typed
+        return self._rows.learn(samples)
 
     def write_page(self, records: Sequence[Any]) -> None:
-        build = self._typed_row if records and records[0].__class__ is self._typed_type else self._row
-        values: list[Sequence[Any]] = list(zip(*map(build, records), strict=True)) or [() for _ in self._fields]
+        build = self._rows.row_builder(records)
+        values: list[Sequence[Any]] = list(zip(*map(build, records), strict=True)) or [() for _ in self._rows.fields]
         page = self.pages_written + 1
         columns = self._columns_for(values)
         arrays: list[Any] = []
@@ -145,7 +138,7 @@ class ParquetRecordWriter:
         if self._columns is None:
             self._columns = [
                 plan_column(self._pa, name, self._field_types.get(name), values)
-                for name, values in zip(self._fields, first_values, strict=True)
+                for name, values in zip(self._rows.fields, first_values, strict=True)
             ]
             self._schema = self._schema_of(self._columns)
         return self._columns
@@ -173,7 +166,7 @@ class ParquetRecordWriter:
 
     def _open(self) -> Any:
         if self._writer is None:
-            self._columns_for([() for _ in self._fields])  # no page: describe's types, unknown ones as text
+            self._columns_for([() for _ in self._rows.fields])  # no page: describe's types, unknown ones as text
             self._writer = self._pq.ParquetWriter(self._output.file, self._schema, compression="snappy")
         return self._writer
 

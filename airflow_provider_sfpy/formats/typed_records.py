@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_sfpy.formats.records import resolve_key
+from airflow_provider_sfpy.formats.records import make_row_builder, resolve_key
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,31 @@ class TypedPages:
     record_type: type
     row: Callable[[Any], Sequence[Any]]
     fields: Sequence[str]
+
+
+class RowFlattener:
+    """Turns a page's records into rows in SELECT order, whichever decoder made the page.
+
+    The first page arrives as dicts; once ``learn`` has built a typed decoder for the pages after it,
+    their compact records are flattened by that decoder's own ``row``. One page holds one kind.
+    """
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = list(fields)
+        self._dict_row = make_row_builder(fields)
+        self._typed_type: type | None = None
+        self._typed_row: Callable[[Any], Sequence[Any]] = self._dict_row
+
+    def learn(self, samples: Sequence[Mapping[str, Any]]) -> TypedPages | None:
+        """A decoder for later pages into compact records this flattener then takes (``None``: keep dicts)."""
+        typed = typed_page_decoder(self.fields, samples)
+        if typed is not None:
+            self._typed_type, self._typed_row = typed.record_type, typed.row
+        return typed
+
+    def row_builder(self, records: Sequence[Any]) -> Callable[[Any], Sequence[Any]]:
+        """How to flatten each record of this page."""
+        return self._typed_row if records and records[0].__class__ is self._typed_type else self._dict_row
 
 
 @dataclass

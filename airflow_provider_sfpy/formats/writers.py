@@ -19,8 +19,8 @@ from typing import IO, Any, Protocol
 
 from airflow_provider_sfpy.formats.jsonl_records import jsonl_page_decoder
 from airflow_provider_sfpy.formats.parquet_writer import ParquetRecordWriter
-from airflow_provider_sfpy.formats.records import csv_value, make_row_builder, strip_attributes
-from airflow_provider_sfpy.formats.typed_records import TypedPages, typed_page_decoder
+from airflow_provider_sfpy.formats.records import csv_value, strip_attributes
+from airflow_provider_sfpy.formats.typed_records import RowFlattener, TypedPages
 
 FORMATS = ("csv", "jsonl", "parquet")
 COMPRESSIONS = (None, "gzip")
@@ -58,8 +58,7 @@ class CsvRecordWriter:
 
     def __init__(self, stream: IO[bytes], fields: Sequence[str], field_types: Mapping[str, str] | None = None) -> None:
         self._stream = stream
-        self._fields = list(fields)
-        self._row = make_row_builder(fields)
+        self._rows = RowFlattener(fields)
         # With describe types known, only the columns that need it are converted (booleans, compound
         # fields); every other value goes to the csv module untouched. Without types, each value is checked.
         self._convert: list[int] | None = (
@@ -67,8 +66,6 @@ class CsvRecordWriter:
             if field_types is not None
             else None
         )
-        self._typed_type: type | None = None
-        self._typed_row: Callable[[Any], Sequence[Any]] = self._row
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer)
         self._writer.writerow(fields)
@@ -82,13 +79,10 @@ class CsvRecordWriter:
 
     def typed_pages(self, samples: Sequence[Any]) -> TypedPages | None:
         """Later pages may then hold ``typed.record_type`` records (``typed_records``), flattened by ``typed.row``."""
-        typed = typed_page_decoder(self._fields, samples)
-        if typed is not None:
-            self._typed_type, self._typed_row = typed.record_type, typed.row
-        return typed
+        return self._rows.learn(samples)
 
     def write_page(self, records: Sequence[Any]) -> None:
-        build = self._typed_row if records and records[0].__class__ is self._typed_type else self._row
+        build = self._rows.row_builder(records)
         plain, convert = _PLAIN_TYPES, self._convert
         if convert is None:
             rows: Any = [[v if v.__class__ in plain else csv_value(v) for v in build(record)] for record in records]
